@@ -1,0 +1,122 @@
+"""What the book build and the page tests share.
+
+- The accelerator flag: which ``requires-<device>`` cells run. The tests take it from
+  ``pytest --accelerators=...``, the book build from the ``TFBOOK_ACCELERATORS``
+  environment variable; both go through :func:`resolve` and :func:`mark_skipped_cells`.
+- :func:`read_page`: a MyST page read into a notebook exactly as MyST-NB reads it for
+  the book, so the page tests can store their executed notebooks in the book's
+  execution cache.
+- :func:`setup`: the Sphinx extension (``_config.yml`` -> ``sphinx.local_extensions``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nbformat
+
+ENV_VAR = "TFBOOK_ACCELERATORS"
+DEVICES = {"gpu": "GPU", "tpu": "TPU"}  # tag `requires-<key>` -> device name shown to readers
+ALLOWED = "none, auto, " + ", ".join(DEVICES) + " or a comma list such as gpu,tpu"
+
+
+def parse(value: str) -> str | set[str]:
+    """'none' -> set(), 'auto' -> 'auto', 'gpu,tpu' -> {'gpu', 'tpu'}; anything else is rejected."""
+    value = (value or "").strip().lower()
+    if value in ("none", "auto"):
+        return set() if value == "none" else "auto"
+    names = {name.strip() for name in value.split(",")}
+    unknown = sorted(name for name in names if name not in DEVICES)
+    if unknown or not names:
+        raise ValueError(f"accelerators: unknown value {value!r}; allowed: {ALLOWED}")
+    return names
+
+
+def detect() -> set[str]:
+    """The accelerators present on this machine."""
+    found = set()
+    if shutil.which("nvidia-smi"):
+        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        if listing.returncode == 0 and "GPU" in listing.stdout:
+            found.add("gpu")
+    if Path("/dev/accel0").exists() or os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"):
+        found.add("tpu")
+    return found
+
+
+def resolve(value: str) -> set[str]:
+    """The set of devices whose cells run for a flag value ('auto' = those detected)."""
+    parsed = parse(value)
+    return detect() if parsed == "auto" else parsed
+
+
+def required_devices(cell) -> set[str]:
+    """Devices a cell asks for through `requires-*` tags; an unknown device is an error."""
+    tags = cell.get("metadata", {}).get("tags", [])
+    wanted = {tag.removeprefix("requires-") for tag in tags if tag.startswith("requires-")}
+    unknown = sorted(wanted - set(DEVICES))
+    if unknown:
+        raise ValueError(f"unknown tag requires-{unknown[0]}; known: " + ", ".join(f"requires-{d}" for d in DEVICES))
+    return wanted
+
+
+def _skip_note(missing: set[str], value: str) -> nbformat.NotebookNode:
+    names = " 和 ".join(DEVICES[d] for d in sorted(missing))
+    tags = ", ".join(f"`requires-{d}`" for d in sorted(missing))
+    text = (
+        f":::{{admonition}} 需要 {names}：下一个单元在本次运行中没有执行\n"
+        ":class: warning skipped-cell\n"
+        f"下一个单元带有 {tags} 标签，只在有 {names} 时执行。本次运行的加速器设置是 `{value}`，"
+        f"没有启用 {names}，所以它没有输出。在有 {names} 的机器上用 "
+        f"`{ENV_VAR}=auto` 构建本书（或 `pytest --accelerators=auto`）即可执行它。\n"
+        ":::"
+    )
+    return nbformat.v4.new_markdown_cell(text, metadata={"tfbook": "skip-note"})
+
+
+def mark_skipped_cells(nb, enabled: set[str], value: str):
+    """Tag cells whose device is not enabled with `skip-execution` and put a visible note before each."""
+    cells = []
+    for cell in nb.cells:
+        missing = required_devices(cell) - enabled if cell.cell_type == "code" else set()
+        if missing:
+            cells.append(_skip_note(missing, value))
+            cell.metadata.setdefault("tags", []).append("skip-execution")
+        cells.append(cell)
+    nb.cells = cells
+    return nb
+
+
+def read_page(path: Path, enabled: set[str], value: str):
+    """Read a MyST page as MyST-NB does for the book, with the accelerator flag applied."""
+    from myst_nb.core.read import read_myst_markdown_notebook
+    from myst_parser.config.main import MdParserConfig
+
+    nb = read_myst_markdown_notebook(
+        path.read_text(encoding="utf-8"), config=MdParserConfig(), add_source_map=True, path=str(path)
+    )
+    return mark_skipped_cells(nb, enabled, value)
+
+
+def setup(app):
+    """Apply the accelerator flag (TFBOOK_ACCELERATORS, default auto) to every page MyST-NB reads."""
+    import myst_nb.sphinx_ as nb_sphinx
+
+    value = os.environ.get(ENV_VAR, "auto")
+    enabled = resolve(value)  # a bad value stops the build with the allowed values
+    create_reader = nb_sphinx.create_nb_reader
+
+    def create_nb_reader(*args, **kwargs):
+        reader = create_reader(*args, **kwargs)
+        if reader is None:
+            return None
+        read = reader.read
+        return dataclasses.replace(reader, read=lambda text: mark_skipped_cells(read(text), enabled, value))
+
+    # MyST-NB has no hook between reading and executing a notebook; this wraps its reader.
+    nb_sphinx.create_nb_reader = create_nb_reader
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
