@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import sys
 import time
@@ -34,6 +35,7 @@ sys.path.insert(0, str(ROOT / "_ext"))
 import tfbook  # noqa: E402
 
 pytest_plugins = ["pytester"]
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
 CACHE_DIR = ROOT / "_build" / ".jupyter_cache"
 DONE_DIR = ROOT / "_build" / ".pytest-pages"
 
@@ -95,6 +97,25 @@ def _processes_of(run_id: str) -> list[psutil.Process]:
     return found
 
 
+class PageRun(NotebookRun):
+    def _get_error(self, nb):
+        """nbmake finds the failed cell by its error output; a cell can fail without one
+        (an IPython UsageError such as an unknown %magic prints to stderr), and then nbmake
+        reported success while the cells after it never ran. Name the last cell that ran."""
+        error = super()._get_error(nb)
+        if error is None:
+            ran = [(c.execution_count, i) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count]
+            index = max(ran)[1] if ran else 0
+            cell = nb.cells[index]
+            stream = "".join(o.get("text", "") for o in cell.get("outputs", [])).strip()
+            error = NotebookError(
+                summary=f"cell did not complete: {stream or 'no output'}",
+                trace=f"{'-' * 75}\n{cell.source}\n{stream}",
+                failing_cell_index=index,
+            )
+        return error
+
+
 class PageItem(NotebookItem):
     """One MyST page executed by nbmake."""
 
@@ -110,7 +131,7 @@ class PageItem(NotebookItem):
         started = time.monotonic()
         try:
             option = config.option
-            result = NotebookRun(temp, cell_timeout(), verbose=bool(option.verbose), kernel=option.nbmake_kernel).execute()
+            result = PageRun(temp, cell_timeout(), verbose=bool(option.verbose), kernel=option.nbmake_kernel).execute()
         finally:
             del os.environ["TFBOOK_PAGE_RUN"]
             temp.unlink(missing_ok=True)
@@ -118,8 +139,6 @@ class PageItem(NotebookItem):
             self._mark_done()
         seconds = time.monotonic() - started
 
-        if result.error is None:
-            result.error = self._unexecuted(result.nb)
         if result.error is not None:
             self._locate(result.error, nb)
             raise NotebookFailedException(result)
@@ -128,29 +147,15 @@ class PageItem(NotebookItem):
         assert not leaked, f"{page.name} left processes running (now killed): {leaked}"
         self._cache(nb, result.nb, seconds)
 
-    @staticmethod
-    def _unexecuted(nb):
-        """nbmake reports no error when a cell fails without an error output (an IPython
-        UsageError, e.g. an unknown %magic) and the cells after it silently never run."""
-        for index, cell in enumerate(nb.cells):
-            tags = cell.metadata.get("tags", [])
-            if cell.cell_type == "code" and cell.execution_count is None and "skip-execution" not in tags:
-                stream = "".join(o.get("text", "") for o in cell.outputs)
-                return NotebookError(
-                    summary=f"cell did not complete: {stream.strip() or 'no output'}",
-                    trace=f"{'-' * 75}\n{cell.source}\n{stream}",
-                    failing_cell_index=index,
-                )
-        return None
-
     def _locate(self, error, nb):
         """Name page, cell and .md line in nbmake's failure report."""
         index = error.failing_cell_index
         notes = sum(1 for c in nb.cells[:index] if c.metadata.get("tfbook") == "skip-note")
         source_map = nb.metadata.get("source_map", [])
-        line = source_map[index - notes] + 1 if 0 <= index - notes < len(source_map) else "?"
+        # MyST-NB's source map holds the 1-based line of each cell's ```{code-cell} fence
+        line = source_map[index - notes] if 0 <= index - notes < len(source_map) else "?"
         where = f"{Path(self.filename).relative_to(ROOT)}:{line} (cell {index})"
-        error.summary = f"{where}: {error.summary}"
+        error.summary = f"{where}: {ANSI.sub('', error.summary)}"
         error.trace = f"Page {where} failed:\n{error.trace}"
 
     @staticmethod

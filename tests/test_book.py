@@ -1,0 +1,150 @@
+"""The book as a whole: table of contents, page conventions, appendix, workflows, build."""
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = sorted((ROOT / "chapters").rglob("*.md"))
+TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
+CHANGE_NOTE = re.compile(r"^:{3,}\{admonition\} (TF 2\.21 变化|笔记勘误)[：:]", re.M)
+
+
+def toc_entries():
+    """(part caption, file) for every page in _toc.yml, in order."""
+    def walk(entries, caption):
+        for entry in entries or []:
+            yield caption, entry["file"]
+            yield from walk(entry.get("sections"), caption)
+
+    for part in TOC["parts"]:
+        yield from walk(part["chapters"], part["caption"])
+
+
+def front_matter(page: Path) -> dict:
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("---\n"), f"{page.name}: no front matter"
+    return yaml.safe_load(text.split("---\n")[1])
+
+
+def rel(page: Path) -> str:
+    return page.relative_to(ROOT).with_suffix("").as_posix()
+
+
+def test_toc_and_chapters_agree():
+    listed = [file for _, file in toc_entries() if file.startswith("chapters/")]
+    assert len(listed) == len(set(listed)), "a page is listed twice in _toc.yml"
+    assert set(listed) == {rel(p) for p in PAGES}, "_toc.yml and the pages under chapters/ differ"
+    for _, file in toc_entries():
+        assert (ROOT / f"{file}.md").exists(), f"_toc.yml lists {file}, which does not exist"
+
+
+def test_one_part_per_notes_chapter_in_order():
+    captions = [part["caption"] for part in TOC["parts"]]
+    numbered = [c for c in captions if c[0].isdigit()]
+    assert [int(c.split()[0]) for c in numbered] == list(range(1, len(numbered) + 1)), captions
+    assert captions[: len(numbered)] == numbered and captions[-1] == "附录", captions
+    for caption, file in toc_entries():
+        if file.startswith("chapters/"):  # chapters/ch<N>_*/<N>_<M>_*: in part N
+            assert file.split("/")[1].startswith(f"ch{caption.split()[0]}_"), (caption, file)
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_page_conventions(page):
+    meta = front_matter(page)
+    assert meta["jupytext"]["text_representation"]["format_name"] == "myst"
+    assert meta["kernelspec"]["name"] == "python3" and meta["kernelspec"]["language"] == "python"
+    text = page.read_text(encoding="utf-8")
+    # title: the notes' section number, as in the file name (1_3_autodiff.md -> "# 1.3 ...")
+    chapter, section = page.name.split("_")[:2]
+    title = re.search(r"^# (.+)$", text, re.M).group(1)
+    assert title.startswith(f"{chapter}.{section} "), title
+    # the first code cell is the hidden quiet import of TensorFlow
+    first = text.index("```{code-cell}")
+    assert text[first:].startswith("```{code-cell} ipython3\n:tags: [remove-cell]\n"), "first cell: quiet import"
+    assert "os.dup2(devnull, 2)" in text[first : text.index("```\n", first + 3)]
+    # hidden checks assert what the page prints
+    checks = re.findall(r"```\{code-cell\} ipython3\n:tags: \[remove-cell\]\n(.*?)```", text, re.S)[1:]
+    assert any("assert" in check for check in checks), "no hidden cell asserts what the page prints"
+    # every cell that fails on purpose is followed by a check that it still fails
+    for match in re.finditer(r":tags: \[raises-exception\]\n", text):
+        following = text[match.end() :].split("```{code-cell}", 2)[1]
+        assert following.startswith(" ipython3\n:tags: [remove-cell]"), f"no check after raises-exception at {match.start()}"
+    # admonitions use colon fences: a backtick fence whose title has `code` is not a fence at all
+    assert not re.search(r"^```\{(admonition|note|warning|tip)\}", text, re.M), "use :::{admonition} fences"
+
+
+def test_no_notebooks_or_outputs_committed():
+    tracked = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    assert not [f for f in tracked.splitlines() if f.endswith(".ipynb")], "pages are MyST .md; no .ipynb in git"
+
+
+def test_appendix_lists_every_change_note():
+    appendix = (ROOT / "appendix" / "api_changes.md").read_text(encoding="utf-8")
+    rows = [line for line in appendix.splitlines() if line.startswith("| `")]
+    for page in PAGES:
+        notes = CHANGE_NOTE.findall(page.read_text(encoding="utf-8"))
+        link = f"<../{rel(page)}>`"
+        listed = [row for row in rows if link in row]
+        assert len(listed) == len(notes), f"{page.name}: {len(notes)} change notes, {len(listed)} appendix rows"
+        for kind in notes:
+            assert sum(f"| {kind} |" in row for row in listed) == notes.count(kind), (page.name, kind)
+    assert all(any(f"<../{rel(p)}>`" in row for p in PAGES) for row in rows), "an appendix row names no page"
+
+
+def test_workflows_are_valid():
+    workflows = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+    assert {w.name for w in workflows} >= {"ci.yml", "book.yml", "gpu.yml"}
+    checker = Path(sys.executable).parent / "check-jsonschema"
+    result = subprocess.run(
+        [checker, "--builtin-schema", "vendor.github-workflows", *workflows], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    runs = {w.name: [s.get("run", "") for job in yaml.safe_load(w.read_text())["jobs"].values() for s in job.get("steps", [])] for w in workflows}
+    assert any(r.startswith("make test") for r in runs["ci.yml"])
+    assert "make book" in runs["book.yml"]
+    book = (ROOT / ".github" / "workflows" / "book.yml").read_text()
+    assert "path: _build/.jupyter_cache" in book and "actions/deploy-pages" in book
+    gpu = yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text())
+    job = next(iter(gpu["jobs"].values()))
+    assert "self-hosted" in job["runs-on"] and job["env"]["TFBOOK_ACCELERATORS"] == "gpu"
+
+
+def test_ci_runs_the_readme_test_command():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert "make book   #" in readme and "make test   #" in readme
+    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.strip().startswith("#")]
+    assert commands[-1] == "make test", "the last thing .ci/run does is the README's test command, unchanged"
+    assert "pytest" not in (ROOT / ".ci" / "run").read_text()
+
+
+@pytest.mark.book_build
+def test_book_builds_without_warnings(pages_done):
+    """The README's build command, after the pages of this run are in the execution cache."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    result = subprocess.run(
+        [jupyter_book, "build", ".", "-W", "-n", "--keep-going"], cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    for nodeid in pages_done:  # pages executed by this test run are rendered, not executed again
+        page = nodeid.split("::")[0].replace("__", "/")
+        assert f"{page}: Executing notebook" not in log, f"{page} was executed again by the build"
+
+    html = ROOT / "_build" / "html"
+    index = (html / "index.html").read_text(encoding="utf-8")
+    for page in PAGES:
+        out = html / page.relative_to(ROOT).with_suffix(".html")
+        assert out.exists(), out
+        assert f'href="{page.relative_to(ROOT).with_suffix(".html").as_posix()}"' in index, f"{page.name} not in the navigation"
+        text = out.read_text(encoding="utf-8")
+        assert "cell_output" in text, f"{page.name}: no outputs on the page"
+        if "plt.show()" in page.read_text(encoding="utf-8"):
+            assert re.search(r'<img [^>]*src="[./]*_images/', text), f"{page.name}: its figure is missing"
+        assert "skip-execution" not in text or "skipped-cell" in text, f"{page.name}: skipped cell without its note"
+    graphs = (html / "chapters" / "ch1_core_concepts" / "1_2_graphs.html").read_text(encoding="utf-8")
+    assert "tensorboard-frame" in graphs  # the live TensorBoard output is on the page (next to its static picture)
