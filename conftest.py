@@ -104,7 +104,9 @@ class PageRun(NotebookRun):
         reported success while the cells after it never ran. Name the last cell that ran."""
         error = super()._get_error(nb)
         if error is None:
-            ran = [(c.execution_count, i) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count]
+            ran = [
+                (c.execution_count, i) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count
+            ]
             index = max(ran)[1] if ran else 0
             cell = nb.cells[index]
             stream = "".join(o.get("text", "") for o in cell.get("outputs", [])).strip()
@@ -179,7 +181,7 @@ class PageItem(NotebookItem):
         from jupyter_cache.base import CacheBundleIn
 
         bundle = copy.deepcopy(nb)
-        for cell, ran in zip(bundle.cells, executed.cells):
+        for cell, ran in zip(bundle.cells, executed.cells, strict=True):
             if cell.cell_type == "code":
                 cell.outputs, cell.execution_count = ran.outputs, ran.execution_count
         get_cache(str(CACHE_DIR)).cache_notebook_bundle(
@@ -202,8 +204,11 @@ def run_uid(config) -> str:
 
 
 def pytest_sessionstart(session):
-    if not hasattr(session.config, "workerinput"):  # the controller, before any worker starts
-        shutil.rmtree(DONE_DIR, ignore_errors=True)
+    """Forget the page markers of runs that ended more than an hour ago."""
+    if not hasattr(session.config, "workerinput") and DONE_DIR.exists():  # the controller, before the workers
+        for folder in DONE_DIR.iterdir():
+            if time.time() - folder.stat().st_mtime > 3600:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -221,4 +226,5 @@ def pages_done(request):
     while any(not (folder / name).exists() for name in pages):
         assert time.monotonic() < deadline, "pages did not finish"
         time.sleep(2)
+    shutil.rmtree(folder, ignore_errors=True)
     return pages

@@ -119,4 +119,24 @@ def setup(app):
 
     # MyST-NB has no hook between reading and executing a notebook; this wraps its reader.
     nb_sphinx.create_nb_reader = create_nb_reader
+
+    app.add_config_value("tfbook_colab_branch", "colab", "html")
+    app.connect("html-page-context", add_colab_badge)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def add_colab_badge(app, pagename, templatename, context, doctree):
+    """Put an "Open in Colab" badge under the title of every page under chapters/."""
+    import colab
+
+    if not pagename.startswith("chapters/") or "body" not in context:
+        return
+    page = app.env.doc2path(pagename, base=False)
+    icon = context["pathto"]("_static/images/logo_colab.png", 1)
+    url = colab.colab_url(str(page), Path(app.srcdir))
+    badge = (
+        f'<p class="colab-badge"><a class="reference external" href="{url}">'
+        f'<img src="{icon}" alt="" style="height:1.2em;vertical-align:text-bottom">'
+        " 在 Colab 中打开 (Open in Colab)</a></p>"
+    )
+    context["body"] = context["body"].replace("</h1>", "</h1>\n" + badge, 1)

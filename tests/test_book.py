@@ -9,6 +9,9 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+import colab  # noqa: E402
+
 PAGES = sorted((ROOT / "chapters").rglob("*.md"))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
 CHANGE_NOTE = re.compile(r"^:{3,}\{admonition\} (TF 2\.21 变化|笔记勘误)[：:]", re.M)
@@ -16,6 +19,7 @@ CHANGE_NOTE = re.compile(r"^:{3,}\{admonition\} (TF 2\.21 变化|笔记勘误)[�
 
 def toc_entries():
     """(part caption, file) for every page in _toc.yml, in order."""
+
     def walk(entries, caption):
         for entry in entries or []:
             yield caption, entry["file"]
@@ -73,7 +77,9 @@ def test_page_conventions(page):
     # every cell that fails on purpose is followed by a check that it still fails
     for match in re.finditer(r":tags: \[raises-exception\]\n", text):
         following = text[match.end() :].split("```{code-cell}", 2)[1]
-        assert following.startswith(" ipython3\n:tags: [remove-cell]"), f"no check after raises-exception at {match.start()}"
+        assert following.startswith(" ipython3\n:tags: [remove-cell]"), (
+            f"no check after raises-exception at {match.start()}"
+        )
     # admonitions use colon fences: a backtick fence whose title has `code` is not a fence at all
     assert not re.search(r"^```\{(admonition|note|warning|tip)\}", text, re.M), "use :::{admonition} fences"
 
@@ -104,7 +110,12 @@ def test_workflows_are_valid():
         [checker, "--builtin-schema", "vendor.github-workflows", *workflows], capture_output=True, text=True
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    runs = {w.name: [s.get("run", "") for job in yaml.safe_load(w.read_text())["jobs"].values() for s in job.get("steps", [])] for w in workflows}
+    runs = {
+        w.name: [
+            s.get("run", "") for job in yaml.safe_load(w.read_text())["jobs"].values() for s in job.get("steps", [])
+        ]
+        for w in workflows
+    }
     assert any(r.startswith("make test") for r in runs["ci.yml"])
     assert "make book" in runs["book.yml"]
     book = (ROOT / ".github" / "workflows" / "book.yml").read_text()
@@ -117,7 +128,11 @@ def test_workflows_are_valid():
 def test_ci_runs_the_readme_test_command():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "make book   #" in readme and "make test   #" in readme
-    commands = [line.strip() for line in (ROOT / ".ci" / "run").read_text().splitlines() if line.strip() and not line.strip().startswith("#")]
+    commands = [
+        line.strip()
+        for line in (ROOT / ".ci" / "run").read_text().splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
     assert commands[-1] == "make test", "the last thing .ci/run does is the README's test command, unchanged"
     assert "pytest" not in (ROOT / ".ci" / "run").read_text()
 
@@ -140,9 +155,14 @@ def test_book_builds_without_warnings(pages_done):
     for page in PAGES:
         out = html / page.relative_to(ROOT).with_suffix(".html")
         assert out.exists(), out
-        assert f'href="{page.relative_to(ROOT).with_suffix(".html").as_posix()}"' in index, f"{page.name} not in the navigation"
+        assert f'href="{page.relative_to(ROOT).with_suffix(".html").as_posix()}"' in index, (
+            f"{page.name} not in the navigation"
+        )
         text = out.read_text(encoding="utf-8")
         assert "cell_output" in text, f"{page.name}: no outputs on the page"
+        badge = re.search(r'<p class="colab-badge"><a [^>]*href="([^"]+)"', text)
+        url = colab.colab_url(page.relative_to(ROOT).as_posix())
+        assert badge and badge.group(1) == url, f"{page.name}: Colab link"
         if "plt.show()" in page.read_text(encoding="utf-8"):
             assert re.search(r'<img [^>]*src="[./]*_images/', text), f"{page.name}: its figure is missing"
         assert "skip-execution" not in text or "skipped-cell" in text, f"{page.name}: skipped cell without its note"

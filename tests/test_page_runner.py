@@ -76,7 +76,9 @@ def test_forcing_gpu_runs_the_tagged_cell_and_fails_without_gpu(pytester, book):
     result.assert_outcomes(failed=1)
     # the failure names the page, the line of the cell in the .md source and the error
     line = fence_line(book, ":tags: [requires-gpu]")
-    result.stdout.fnmatch_lines([f"Page chapters/page.md:{line} (cell *) failed:", "*no GPU here: nvidia-smi not found*"])
+    result.stdout.fnmatch_lines(
+        [f"Page chapters/page.md:{line} (cell *) failed:", "*no GPU here: nvidia-smi not found*"]
+    )
 
 
 def test_none_skips_the_tagged_cell_even_with_a_gpu(pytester, book):
@@ -96,7 +98,9 @@ def test_a_false_claim_fails_and_names_the_hidden_cell(pytester, book):
     result = run(pytester, "--accelerators=none")
     result.assert_outcomes(failed=1)
     line = fence_line(book, "assert answer == 43")
-    result.stdout.fnmatch_lines([f"Page chapters/page.md:{line} (cell *) failed:", "assert answer == 43", "*AssertionError*"])
+    result.stdout.fnmatch_lines(
+        [f"Page chapters/page.md:{line} (cell *) failed:", "assert answer == 43", "*AssertionError*"]
+    )
 
 
 @pytest.mark.parametrize(
