@@ -17,6 +17,7 @@ import copy
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 import uuid
@@ -212,11 +213,14 @@ def pytest_sessionstart(session):
 
 
 def pytest_collection_modifyitems(config, items):
-    """The book build runs last, after the pages it can take from the cache."""
+    """The tests of the built book run last (in one xdist group), after the pages they take from the cache."""
+    for item in items:
+        if item.get_closest_marker("book_build"):
+            item.add_marker(pytest.mark.xdist_group("book"))
     items.sort(key=lambda item: item.get_closest_marker("book_build") is not None)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def pages_done(request):
     """Wait until every page selected in this run has finished (in any xdist worker)."""
     session = request.session
@@ -228,3 +232,12 @@ def pages_done(request):
         time.sleep(2)
     shutil.rmtree(folder, ignore_errors=True)
     return pages
+
+
+@pytest.fixture(scope="session")
+def built_book(pages_done):
+    """The README's build command, run once, after the pages of this run are in the execution cache."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    return subprocess.run(
+        [jupyter_book, "build", ".", "-W", "-n", "--keep-going"], cwd=ROOT, capture_output=True, text=True, timeout=3600
+    )

@@ -1,0 +1,189 @@
+"""The rendered book in a real browser: Debian's Chromium, driven by Playwright, on localhost.
+
+Checks every page of _build/html (built by the `built_book` fixture, from the execution cache):
+title, no error output, images loaded, figures present, Colab and source links, internal links,
+the skipped-cell notes; the search (Chinese and API names); screenshots for maintainers in
+_build/screenshots/. No test depends on pixels.
+"""
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import sys
+import threading
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "_ext"))
+import colab  # noqa: E402
+import tfbook  # noqa: E402
+
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+# no network but localhost: no background services, no QUIC, no component updates
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+]
+PAGES = [str(Path(page).with_suffix("")) for page in colab.pages()]
+ALL = ["index", *PAGES, "appendix/api_changes"]
+REPOSITORY = colab.config()["repository"]["url"]
+
+pytestmark = [
+    pytest.mark.book_build,
+    pytest.mark.skipif(
+        not CHROMIUM, reason="Chromium not found (Debian: apt-get install chromium); .ci/run installs it"
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def site(built_book):
+    """Serve _build/html on a free localhost port."""
+    assert built_book.returncode == 0, "the book did not build (see test_book_builds_without_warnings)"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(HTML))
+    handler.log_message = lambda *args: None
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    assert CHROMIUM, "Chromium not found: .ci/run installs Debian's chromium"
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, site):
+    """Open a page; requests leave localhost never (aborted), and what failed on localhost is recorded."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    failed = []
+
+    def route(route):
+        if route.request.url.startswith(site):
+            route.continue_()
+        else:
+            route.abort()
+
+    def opened(path):
+        page = context.new_page()
+        page.route("**/*", route)
+        page.on("response", lambda r: failed.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+        page.on("requestfailed", lambda r: failed.append(f"failed {r.url}") if r.url.startswith(site) else None)
+        page.goto(f"{site}/{path}.html", wait_until="load")
+        page.failed = failed
+        return page
+
+    yield opened
+    context.close()
+
+
+def source_of(path: str) -> str:
+    return (ROOT / f"{path}.md").read_text(encoding="utf-8")
+
+
+def visible_code_cells(path: str) -> list[str]:
+    """Code cells whose outputs the book shows."""
+    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", source_of(path), re.S)
+    return [cell for cell in cells if not re.match(r":tags: \[[^\]]*(remove-cell|remove-output)", cell)]
+
+
+@pytest.mark.parametrize("path", ALL)
+def test_page_in_the_browser(open_page, site, path):
+    page = open_page(path)
+    title = re.search(r"^# (.+)$", source_of(path), re.M).group(1)
+    assert page.title().startswith(title.replace("`", "")), page.title()
+    assert page.locator("h1").first.inner_text().startswith(title.replace("`", "")[:4])
+
+    # no error output, except in cells that fail on purpose
+    cells = page.locator("div.cell:not(.tag_raises-exception)")
+    assert cells.locator(".output.traceback").count() == 0, "a traceback on the page"
+    for stderr in cells.locator(".output.stderr").all_inner_texts():
+        assert not re.search(r"Error|Traceback", stderr), stderr[:300]
+
+    # every image loaded; every figure the page's code shows is there
+    images = page.evaluate("Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0])")
+    assert all(ok for _, ok in images), [src for src, ok in images if not ok]
+    figures = sum(cell.count("plt.show()") for cell in visible_code_cells(path)) if path != "index" else 0
+    assert page.locator(".cell_output img").count() >= figures
+
+    # links: Colab and source; every internal link resolves
+    if path in PAGES:
+        assert page.locator("p.colab-badge a").get_attribute("href") == colab.colab_url(f"{path}.md")
+        edit = f"{REPOSITORY}/edit/main/{path}.md"
+        assert page.locator(f'a[href="{edit}"]').count() == 1, "the edit-on-GitHub link"
+    assert page.locator(f'a[href="{REPOSITORY}"]').count() >= 1, "the repository link"
+    internal = page.evaluate(
+        "Array.from(document.querySelectorAll('a[href]')).map(a => a.href).filter(h => h.startsWith(location.origin))"
+    )
+    for url in sorted({u.split("#")[0] for u in internal}):
+        try:
+            urllib.request.urlopen(url).close()
+        except urllib.error.HTTPError as err:
+            pytest.fail(f"{path}: link {url} -> {err.code}")
+    assert not page.failed, page.failed
+
+
+@pytest.mark.parametrize("path", [p for p in PAGES if "%tensorboard" in source_of(p)])
+def test_tensorboard_pages_show_the_static_graph(open_page, path):
+    page = open_page(path)
+    cells = page.locator("div.cell")
+    texts = cells.all_inner_texts()
+    at = next(i for i, text in enumerate(texts) if "%tensorboard" in text)
+    later_images = sum(cells.nth(i).locator(".cell_output img").count() for i in range(at + 1, len(texts)))
+    assert later_images >= 1, "no static picture of the graph after %tensorboard"
+    assert "tensorboard-frame" not in page.content(), "the blank TensorBoard iframe is on the static page"
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_skipped_cells_show_their_note(open_page, path):
+    enabled = tfbook.resolve(os.environ.get(tfbook.ENV_VAR, "auto"))
+    nb = tfbook.read_page(ROOT / f"{path}.md", enabled, "auto")
+    skipped = sum("skip-execution" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
+    page = open_page(path)
+    assert page.locator(".admonition.skipped-cell").count() == skipped
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("GradientTape", "chapters/ch1_core_concepts/1_3_autodiff"),
+        ("自动微分", "chapters/ch1_core_concepts/1_3_autodiff"),
+    ],
+)
+def test_search_finds_pages(open_page, query, expected):
+    page = open_page("search")
+    page.goto(page.url.split("?")[0] + "?q=" + urllib.request.quote(query))
+    page.wait_for_selector("#search-results li a", timeout=20000)
+    found = page.eval_on_selector_all("#search-results li a", "links => links.map(a => a.getAttribute('href'))")
+    assert any(href.split("?")[0].split("#")[0].endswith(f"{expected}.html") for href in found), found
+
+
+def test_screenshots_for_maintainers(open_page):
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    chosen = ["index", *[p for p in PAGES if p.endswith(("1_2_graphs", "1_3_autodiff"))], "appendix/api_changes"]
+    for path in chosen:
+        target = SCREENSHOTS / f"{path.replace('/', '__')}.png"
+        open_page(path).screenshot(path=str(target), full_page=True)
+        assert target.stat().st_size > 10_000
