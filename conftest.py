@@ -212,12 +212,30 @@ def pytest_sessionstart(session):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config, items):
     """The tests of the built book run last (in one xdist group), after the pages they take from the cache."""
     for item in items:
         if item.get_closest_marker("book_build"):
             item.add_marker(pytest.mark.xdist_group("book"))
     items.sort(key=lambda item: item.get_closest_marker("book_build") is not None)
+
+
+@pytest.hookimpl(tryfirst=True)  # instead of xdist's own choice
+def pytest_xdist_make_scheduler(config, log):
+    """xdist's loadgroup scheduler, except that the book's group is handed out only when every other
+    test has been handed out: its worker then waits (pages_done) only for pages that other workers run."""
+    from xdist.scheduler import LoadGroupScheduling
+
+    class BookLast(LoadGroupScheduling):
+        def _assign_work_unit(self, node):
+            if "book" in self.workqueue:
+                self.workqueue.move_to_end("book")
+            super()._assign_work_unit(node)
+
+    if config.getvalue("dist") == "loadgroup":
+        return BookLast(config, log)
+    return None
 
 
 @pytest.fixture(scope="session")
@@ -230,7 +248,6 @@ def pages_done(request):
     while any(not (folder / name).exists() for name in pages):
         assert time.monotonic() < deadline, "pages did not finish"
         time.sleep(2)
-    shutil.rmtree(folder, ignore_errors=True)
     return pages
 
 

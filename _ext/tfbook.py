@@ -20,7 +20,8 @@ from pathlib import Path
 import nbformat
 
 ENV_VAR = "TFBOOK_ACCELERATORS"
-DEVICES = {"gpu": "GPU", "tpu": "TPU"}  # tag `requires-<key>` -> device name shown to readers
+# tag `requires-<key>` -> what the cell needs, as shown to readers
+DEVICES = {"gpu": "GPU", "tpu": "TPU", "tfserving": "TensorFlow Serving (tensorflow_model_server)"}
 ALLOWED = "none, auto, " + ", ".join(DEVICES) + " or a comma list such as gpu,tpu"
 
 
@@ -45,6 +46,8 @@ def detect() -> set[str]:
             found.add("gpu")
     if Path("/dev/accel0").exists() or os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"):
         found.add("tpu")
+    if shutil.which("tensorflow_model_server"):
+        found.add("tfserving")
     return found
 
 

@@ -90,7 +90,7 @@ def test_none_skips_the_tagged_cell_even_with_a_gpu(pytester, book):
 def test_bad_flag_value_is_rejected_with_the_allowed_values(pytester, book):
     result = run(pytester, "--accelerators=cuda")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines(["*unknown value 'cuda'; allowed: none, auto, gpu, tpu*"])
+    result.stderr.fnmatch_lines(["*unknown value 'cuda'; allowed: none, auto, gpu, tpu, tfserving*"])
 
 
 def test_a_false_claim_fails_and_names_the_hidden_cell(pytester, book):
@@ -135,7 +135,7 @@ def test_skip_note_and_tag(tmp_path):
 
 def test_unknown_requires_tag_is_an_error():
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", metadata={"tags": ["requires-gpus"]})])
-    with pytest.raises(ValueError, match="unknown tag requires-gpus; known: requires-gpu, requires-tpu"):
+    with pytest.raises(ValueError, match="unknown tag requires-gpus; known: requires-gpu, requires-tpu, requires-tfserving"):
         tfbook.mark_skipped_cells(nb, set(), "none")
 
 
@@ -149,5 +149,5 @@ def test_parse(value, expected):
 
 @pytest.mark.parametrize("value", ["", "cuda", "gpu,", "auto,gpu", "gpu;tpu"])
 def test_parse_rejects(value):
-    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu or a comma list"):
+    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving or a comma list"):
         tfbook.parse(value)
