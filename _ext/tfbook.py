@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 
 ENV_VAR = "TFBOOK_ACCELERATORS"
+JIEBA_DICT = Path(__file__).with_name("jieba_dict.txt")
 # tag `requires-<key>` -> what the cell needs, as shown to readers
 DEVICES = {"gpu": "GPU", "tpu": "TPU", "tfserving": "TensorFlow Serving (tensorflow_model_server)"}
 ALLOWED = "none, auto, " + ", ".join(DEVICES) + " or a comma list such as gpu,tpu"
@@ -124,6 +125,8 @@ def setup(app):
     nb_sphinx.create_nb_reader = create_nb_reader
 
     app.add_config_value("tfbook_colab_branch", "colab", "html")
+    # Chinese search: jieba splits the text into words; teach it the book's terms ("自动微分", "计算图", ...)
+    app.connect("config-inited", lambda app, config: config.html_search_options.setdefault("dict", str(JIEBA_DICT)))
     app.connect("html-page-context", add_colab_badge)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
