@@ -148,7 +148,7 @@ def test_page_in_the_browser(open_page, site, path):
     assert not page.failed, page.failed
 
 
-@pytest.mark.parametrize("path", [p for p in PAGES if "%tensorboard" in source_of(p)])
+@pytest.mark.parametrize("path", [p for p in PAGES if re.search(r"^%tensorboard ", source_of(p), re.M)])
 def test_tensorboard_pages_show_the_static_graph(open_page, path):
     page = open_page(path)
     cells = page.locator("div.cell")
