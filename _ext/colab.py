@@ -4,10 +4,12 @@
 
 The book workflow publishes OUTDIR to the branch `tfbook_colab_branch` (in _config.yml), and every
 page of the rendered book links its notebook there (see `colab_url`). A generated notebook differs
-from its page in two ways, both so that it runs top to bottom in Colab ("Run all"):
+from its page in these ways, all so that it runs top to bottom in Colab ("Run all"):
 - a first code cell installs the TensorFlow/Keras/TensorBoard versions the book is tested with
   when Colab's differ (then restarts the runtime once); outside Colab it does nothing;
-- a cell that fails on purpose (tag `raises-exception`) prints its error instead of stopping.
+- a cell that fails on purpose (tag `raises-exception`) prints its error instead of stopping;
+- a cell tagged `requires-<thing>` starts with `%%requires <thing>` (a cell magic defined in a second
+  cell): it runs where that GPU/TPU/server is present and says it was skipped elsewhere.
 Outputs are not included: readers run the notebooks; the executed pages are the book itself.
 """
 
@@ -97,6 +99,38 @@ def pins(root: Path = ROOT) -> dict[str, str]:
     return {name: found[name] for name in PINNED_IN_COLAB}
 
 
+REQUIRES = """\
+# Cells that start with %%requires run only where what they need is present (the book's tests use the same rule).
+import os
+import shutil
+import subprocess
+
+from IPython.core.magic import register_cell_magic
+
+PRESENT = {
+{PRESENT}
+}
+NEEDS = {NEEDS}
+
+
+@register_cell_magic
+def requires(line, cell):
+    missing = [thing for thing in line.split(",") if not PRESENT[thing.strip()]()]
+    if missing:
+        print("Skipped: this cell needs", " and ".join(NEEDS[thing.strip()] for thing in missing))
+    else:
+        get_ipython().run_cell(cell)
+"""
+
+
+def _requires_cell():
+    import tfbook
+
+    present = "\n".join(f'    "{thing}": lambda: {expression},' for thing, expression in tfbook.PRESENT.items())
+    source = REQUIRES.replace("{PRESENT}", present).replace("{NEEDS}", repr(tfbook.DEVICES))
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["colab-requires"]})
+
+
 def _print_error_instead(cell) -> None:
     code = cell.source
     wrapped = FAILS_ON_PURPOSE.format(code=textwrap.indent(code, "    "))
@@ -111,12 +145,18 @@ def _print_error_instead(cell) -> None:
 def make_notebook(page: str, root: Path = ROOT):
     """The Colab notebook of one page (path relative to the root)."""
     nb = jupytext.read(root / page)
+    tagged = False
     for cell in nb.cells:
-        if "raises-exception" in cell.metadata.get("tags", []):
+        tags = cell.metadata.get("tags", [])
+        if "raises-exception" in tags:
             _print_error_instead(cell)
+        needs = [tag.removeprefix("requires-") for tag in tags if tag.startswith("requires-")]
+        if needs:  # run it only where the GPU/TPU/server is present, as the book's tests do
+            cell.source = f"%%requires {','.join(needs)}\n{cell.source}"
+            tagged = True
     setup = nbformat.v4.new_code_cell(SETUP.replace("{WANTED}", repr(pins(root))), metadata={"tags": ["colab-setup"]})
     title = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown")
-    nb.cells.insert(title + 1, setup)
+    nb.cells[title + 1 : title + 1] = [setup, _requires_cell()] if tagged else [setup]
     nb.metadata.pop("jupytext", None)
     nb.metadata["colab"] = {"provenance": []}
     nb.metadata["accelerator"] = "GPU" if "requires-gpu" in (root / page).read_text(encoding="utf-8") else "None"

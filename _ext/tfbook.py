@@ -38,18 +38,20 @@ def parse(value: str) -> str | set[str]:
     return names
 
 
+# How each requires-<thing> is detected: Python expressions (over os, shutil, subprocess), used here and
+# inlined into the generated Colab notebooks (_ext/colab.py), so both follow one rule.
+PRESENT = {
+    "gpu": 'shutil.which("nvidia-smi") is not None'
+    ' and "GPU" in subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout',
+    "tpu": 'os.path.exists("/dev/accel0") or bool(os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"))',
+    "tfserving": 'shutil.which("tensorflow_model_server") is not None',
+}
+
+
 def detect() -> set[str]:
-    """The accelerators present on this machine."""
-    found = set()
-    if shutil.which("nvidia-smi"):
-        listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-        if listing.returncode == 0 and "GPU" in listing.stdout:
-            found.add("gpu")
-    if Path("/dev/accel0").exists() or os.environ.get("COLAB_TPU_ADDR") or os.environ.get("TPU_NAME"):
-        found.add("tpu")
-    if shutil.which("tensorflow_model_server"):
-        found.add("tfserving")
-    return found
+    """The accelerators (and services) present on this machine."""
+    scope = {"os": os, "shutil": shutil, "subprocess": subprocess}
+    return {thing for thing, expression in PRESENT.items() if eval(expression, scope)}
 
 
 def resolve(value: str) -> set[str]:

@@ -32,6 +32,9 @@ def test_page_runs_as_a_colab_notebook_from_an_empty_folder(page, tmp_path, monk
     first_code = next(c for c in nb.cells if c.cell_type == "code")
     assert first_code.metadata["tags"] == ["colab-setup"] and "google.colab" in first_code.source
     assert not any("raises-exception" in c.metadata.get("tags", []) for c in nb.cells), "Run all would stop there"
+    for cell in nb.cells:  # cells that need a GPU/TPU/server run only where it is present
+        if any(tag.startswith("requires-") for tag in cell.metadata.get("tags", [])):
+            assert cell.source.startswith("%%requires "), cell.source[:80]
 
     # Colab: an empty working folder; the loader downloads datasets into ./data/<dataset>/ (here: the mirror)
     data = Path(os.environ["TFBOOK_DATA"])
