@@ -78,6 +78,18 @@ def cell_timeout() -> int:
     return yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["execute"]["timeout"]
 
 
+def expected_figures(page: Path) -> int:
+    """How many figures the book shows for a page: plt.show() calls in the cells that run (with the
+    accelerator flag of this run) and whose outputs are shown."""
+    enabled = tfbook.resolve(os.environ.get(tfbook.ENV_VAR, "auto"))
+    count = 0
+    for cell in tfbook.read_page(page, enabled, "auto").cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and not {"skip-execution", "remove-cell", "remove-output"} & set(tags):
+            count += cell.source.count("plt.show()")
+    return count
+
+
 class PageFile(pytest.File):
     def collect(self):
         yield PageItem.from_parent(self, filename=str(self.path))
@@ -153,10 +165,8 @@ class PageItem(NotebookItem):
     def _locate(self, error, nb):
         """Name page, cell and .md line in nbmake's failure report."""
         index = error.failing_cell_index
-        notes = sum(1 for c in nb.cells[:index] if c.metadata.get("tfbook") == "skip-note")
-        source_map = nb.metadata.get("source_map", [])
-        # MyST-NB's source map holds the 1-based line of each cell's ```{code-cell} fence
-        line = source_map[index - notes] if 0 <= index - notes < len(source_map) else "?"
+        source_map = nb.metadata.get("source_map", [])  # the 1-based line of each cell's ```{code-cell} fence
+        line = source_map[index] if 0 <= index < len(source_map) else "?"
         where = f"{Path(self.filename).relative_to(ROOT)}:{line} (cell {index})"
         error.summary = f"{where}: {ANSI.sub('', error.summary)}"
         error.trace = f"Page {where} failed:\n{error.trace}"

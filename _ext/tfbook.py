@@ -86,14 +86,19 @@ def _skip_note(missing: set[str], value: str) -> nbformat.NotebookNode:
 
 def mark_skipped_cells(nb, enabled: set[str], value: str):
     """Tag cells whose device is not enabled with `skip-execution` and put a visible note before each."""
-    cells = []
-    for cell in nb.cells:
+    cells, lines = [], []
+    source_map = nb.metadata.get("source_map")  # MyST-NB: the .md line of each cell
+    for index, cell in enumerate(nb.cells):
         missing = required_devices(cell) - enabled if cell.cell_type == "code" else set()
         if missing:
             cells.append(_skip_note(missing, value))
             cell.metadata.setdefault("tags", []).append("skip-execution")
+            lines.append(source_map[index] if source_map else None)  # the note sits at its cell's line
         cells.append(cell)
+        lines.append(source_map[index] if source_map else None)
     nb.cells = cells
+    if source_map:
+        nb.metadata["source_map"] = lines
     return nb
 
 

@@ -9,6 +9,8 @@ import jupytext
 import pytest
 import yaml
 
+from conftest import expected_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 import colab  # noqa: E402
@@ -207,7 +209,7 @@ def test_book_builds_without_warnings(built_book, pages_done):
         badge = re.search(r'<p class="colab-badge"><a [^>]*href="([^"]+)"', text)
         url = colab.colab_url(page.relative_to(ROOT).as_posix())
         assert badge and badge.group(1) == url, f"{page.name}: Colab link"
-        if "plt.show()" in page.read_text(encoding="utf-8"):
+        if expected_figures(page):
             assert re.search(r'<img [^>]*src="[./]*_images/', text), f"{page.name}: its figure is missing"
         assert "skip-execution" not in text or "skipped-cell" in text, f"{page.name}: skipped cell without its note"
     graphs = (html / "chapters" / "ch1_core_concepts" / "1_2_graphs.html").read_text(encoding="utf-8")

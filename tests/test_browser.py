@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import expected_figures
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "_ext"))
 import colab  # noqa: E402
@@ -54,6 +56,7 @@ pytestmark = [
 def site(built_book):
     """Serve _build/html on a free localhost port."""
     assert built_book.returncode == 0, "the book did not build (see test_book_builds_without_warnings)"
+
     class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args):
             pass
@@ -106,12 +109,6 @@ def source_of(path: str) -> str:
     return (ROOT / f"{path}.md").read_text(encoding="utf-8")
 
 
-def visible_code_cells(path: str) -> list[str]:
-    """Code cells whose outputs the book shows."""
-    cells = re.findall(r"```\{code-cell\} ipython3\n(.*?)```", source_of(path), re.S)
-    return [cell for cell in cells if not re.match(r":tags: \[[^\]]*(remove-cell|remove-output)", cell)]
-
-
 @pytest.mark.parametrize("path", ALL)
 def test_page_in_the_browser(open_page, site, path):
     page = open_page(path)
@@ -128,7 +125,7 @@ def test_page_in_the_browser(open_page, site, path):
     # every image loaded; every figure the page's code shows is there
     images = page.evaluate("Array.from(document.images).map(i => [i.src, i.complete && i.naturalWidth > 0])")
     assert all(ok for _, ok in images), [src for src, ok in images if not ok]
-    figures = sum(cell.count("plt.show()") for cell in visible_code_cells(path)) if path != "index" else 0
+    figures = expected_figures(ROOT / f"{path}.md") if path in PAGES else 0
     assert page.locator(".cell_output img").count() >= figures
 
     # links: Colab and source; every internal link resolves
