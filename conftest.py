@@ -222,30 +222,32 @@ def pytest_sessionstart(session):
                 shutil.rmtree(folder, ignore_errors=True)
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the xdist_group markers
+BOOK_TESTS = "tests/test_built_book.py"  # build the book, then check it in a browser
+
+
 def pytest_collection_modifyitems(config, items):
-    """The tests of the built book run last (in one xdist group), after the pages they take from the cache."""
-    for item in items:
-        if item.get_closest_marker("book_build"):
-            item.add_marker(pytest.mark.xdist_group("book"))
-    items.sort(key=lambda item: item.get_closest_marker("book_build") is not None)
+    """Without xdist: the tests of the built book run last, after the pages they take from the cache."""
+    items.sort(key=lambda item: item.nodeid.startswith(BOOK_TESTS))
 
 
 @pytest.hookimpl(tryfirst=True)  # instead of xdist's own choice
 def pytest_xdist_make_scheduler(config, log):
-    """xdist's loadgroup scheduler, except that the book's group is handed out only when every other
-    test has been handed out: its worker then waits (pages_done) only for pages that other workers run."""
-    from xdist.scheduler import LoadGroupScheduling
+    """xdist hands out one test at a time, as with --dist load, except the tests of the built book: one
+    unit for one worker, handed out only after every other test, so that worker builds the book once and
+    waits (pages_done) only for pages that other workers run. (xdist's own xdist_group markers have no
+    effect with pytest 9: xdist 3.8 renames item._nodeid, which pytest 9 no longer reads.)"""
+    from xdist.scheduler import LoadScopeScheduling
 
-    class BookLast(LoadGroupScheduling):
+    class BookLast(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return "book" if nodeid.startswith(BOOK_TESTS) else nodeid
+
         def _assign_work_unit(self, node):
             if "book" in self.workqueue:
                 self.workqueue.move_to_end("book")
             super()._assign_work_unit(node)
 
-    if config.getvalue("dist") == "loadgroup":
-        return BookLast(config, log)
-    return None
+    return BookLast(config, log) if config.getvalue("dist") == "loadgroup" else None
 
 
 @pytest.fixture(scope="session")
