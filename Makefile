@@ -3,7 +3,7 @@
 #   make test   execute every page through nbmake and run the book's own tests
 # Both create the virtual environment .venv from requirements.txt first.
 
-PYTHON ?= python3.11
+PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 # the pages' kernels find tensorboard (and the rest of the venv) on PATH
@@ -24,9 +24,12 @@ test: $(VENV)/.installed
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
+	  echo "make: the book needs Python 3.13 (as Colab runs); '$(PYTHON)' is not it."; \
+	  echo "      Install Python 3.13, or name it: make PYTHON=/path/to/python3.13 ..."; exit 2; }
+	$(PYTHON) -m venv --clear $(VENV)
+	$(BIN)/python -m pip install --quiet $$(grep '^uv==' requirements.txt)
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.txt
 	touch $@
 
 clean:
