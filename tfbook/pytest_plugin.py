@@ -119,7 +119,9 @@ class PageRun(NotebookRun):
         the cells after it never ran. Name the last cell that ran."""
         error = super()._get_error(nb)
         if error is None:
-            ran = [(c.execution_count, i) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count]
+            ran = [
+                (c.execution_count, i) for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.execution_count
+            ]
             index = max(ran)[1] if ran else 0
             cell = nb.cells[index]
             stream = "".join(o.get("text", "") for o in cell.get("outputs", [])).strip()
@@ -148,7 +150,9 @@ class PageItem(NotebookItem):
         started = time.monotonic()
         try:
             option = self.config.option
-            result = PageRun(notebook, cell_timeout(root), verbose=bool(option.verbose), kernel=option.nbmake_kernel).execute()
+            result = PageRun(
+                notebook, cell_timeout(root), verbose=bool(option.verbose), kernel=option.nbmake_kernel
+            ).execute()
         finally:
             del os.environ["TFBOOK_PAGE_RUN"]
             if saved is not None:
