@@ -6,6 +6,9 @@
 # Each creates what it needs (.venv from requirements.txt, .venv-colab from colab/) first.
 
 PYTHON ?= python3.13
+# the interpreter that makes the venvs, looked up before the venv's bin goes on PATH below
+# (or a rebuild would find the venv's own python3.13 and clear the venv it runs from)
+PYTHON_EXE := $(shell command -v $(PYTHON))
 VENV ?= .venv
 BIN := $(abspath $(VENV))/bin
 # the pages' kernels find tensorboard and saved_model_cli (and the rest of the venv) on PATH
@@ -38,7 +41,7 @@ endif
 colab-env: $(VENV)/.installed
 	@grep -E '^[A-Za-z0-9_.-]+==' colab/pip-freeze.txt > $(COLAB_ENV).constraints.txt
 	@for env in skip setup; do \
-	  $(PYTHON) -m venv --clear $(COLAB_ENV)/$$env && \
+	  $(PYTHON_EXE) -m venv --clear $(COLAB_ENV)/$$env && \
 	  $(BIN)/uv pip install --quiet --python $(COLAB_ENV)/$$env/bin/python \
 	    -c $(COLAB_ENV).constraints.txt -r colab/runtime.in || exit 1; \
 	done
@@ -51,10 +54,10 @@ test-colab: colab-env
 venv: $(VENV)/.installed
 
 $(VENV)/.installed: requirements.txt
-	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
+	@"$(PYTHON_EXE)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
 	  echo "make: the book needs Python 3.13 (as Colab runs); '$(PYTHON)' is not it."; \
 	  echo "      Install Python 3.13, or name it: make PYTHON=/path/to/python3.13 ..."; exit 2; }
-	$(PYTHON) -m venv --clear $(VENV)
+	$(PYTHON_EXE) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet $$(grep '^uv==' requirements.txt)
 	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.txt
 	touch $@
