@@ -48,8 +48,8 @@ colab-env: $(VENV)/.installed
 	@rm $(COLAB_ENV).constraints.txt
 
 test-colab: colab-env
-	$(BIN)/python -m pytest -n 0 -m colab tests/test_colab_runtime.py -k setup_cell
-	$(BIN)/python -m pytest -m colab tests/test_colab_runtime.py -k "not setup_cell" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n 0 -m colab tests/test_colab_runtime.py -k "environment or setup_cell"
+	$(BIN)/python -m pytest -m colab tests/test_colab_runtime.py -k "not environment and not setup_cell" $(PYTEST_ARGS)
 
 venv: $(VENV)/.installed
 
