@@ -4,8 +4,10 @@ package list Google publishes (colab/; `make colab-env` builds .venv-colab/skip 
 The kernel runs in that environment with `google.colab` imported (tests/colab_runtime/), from an empty
 folder holding only ./data with the datasets, as Colab's /content. Two ways, as the front page promises:
 - after the setup cell: it really installs the book's TensorFlow and really restarts the kernel
-  (test_setup_cell_..., run first and alone by `make test-colab`), then every notebook runs from the top;
-- without it: every notebook, its setup cell skipped, runs on Colab's own TensorFlow.
+  (test_setup_cell_..., run first and alone by `make test-colab`), then the notebook runs from the top;
+  test_notebook_runs_in_colab[<page>-setup] runs every notebook so (`make test-colab COLAB_WAYS="skip setup"`);
+- without it: every notebook, its setup cell skipped, runs on Colab's own TensorFlow ([<page>-skip]:
+  `make test-colab` and .ci/run).
 
 TFBOOK_COLAB_PYTHON=/path/to/python runs both ways with that interpreter instead (the weekly workflow
 uses Colab's own runtime image): the setup cell installs into it, so run -k "skip" first there.
