@@ -40,8 +40,7 @@ PRESENT = {
     "tfserving": 'shutil.which("tensorflow_model_server") is not None',
 }
 PRESENT["tf-tpu"] = (
-    f"({PRESENT['tpu']})"
-    ' and any(d.metadata["Name"] == "tensorflow-tpu" for d in importlib.metadata.distributions())'
+    f'({PRESENT["tpu"]}) and any(d.metadata["Name"] == "tensorflow-tpu" for d in importlib.metadata.distributions())'
 )
 
 
