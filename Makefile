@@ -37,28 +37,28 @@ ifeq ($(PYTEST_ARGS),)
 endif
 
 # Colab's runtime as far as the pages go: Python 3.13 and colab/runtime.in at the versions of
-# colab/pip-freeze.txt, twice: `skip` stays as Colab has it, `setup` gets what the setup cell installs.
+# colab/pip-freeze.txt. Rebuilt every time: the setup cell's test installs the book's versions into it.
 colab-env: $(VENV)/.installed
 	@grep -E '^[A-Za-z0-9_.-]+==' colab/pip-freeze.txt > $(COLAB_ENV).constraints.txt
-	@for env in skip setup; do \
-	  $(PYTHON_EXE) -m venv --clear $(COLAB_ENV)/$$env && \
-	  $(BIN)/uv pip install --quiet --compile-bytecode --python $(COLAB_ENV)/$$env/bin/python \
-	    -c $(COLAB_ENV).constraints.txt -r colab/runtime.in || exit 1; \
-	done
+	$(PYTHON_EXE) -m venv --clear $(COLAB_ENV)
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(COLAB_ENV)/bin/python \
+	  -c $(COLAB_ENV).constraints.txt -r colab/runtime.in
 	@rm $(COLAB_ENV).constraints.txt
 
-# Which ways every notebook runs in: `skip` (the setup cell skipped: Colab's own TensorFlow, what
-# `make test` does not cover) and/or `setup` (after it: the book's versions, as `make test` runs them).
-# .ci/run runs `skip`; the weekly workflow runs both in Colab's own runtime image.
+# Which ways every notebook runs: `skip` (the setup cell skipped: Colab's own TensorFlow, the way
+# `make test` does not cover) and/or `setup` (after it: the versions `make test` runs). In a runtime's
+# order: the environment as Colab has it, the notebooks without the setup cell, the setup cell for real
+# (it installs and restarts), the notebooks after it. .ci/run: skip; the weekly workflow: both.
 COLAB_WAYS ?= skip
-space := $(subst ,, )
+COLAB_TESTS := $(BIN)/python -m pytest -m colab tests/test_colab_runtime.py
 
 test-colab: colab-env
 	@for way in $(or $(strip $(COLAB_WAYS)),none); do case $$way in skip|setup) ;; \
 	  *) echo "make: COLAB_WAYS: unknown way '$$way'; allowed: skip, setup (or both)"; exit 2;; esac; done
-	$(BIN)/python -m pytest -n 0 -m colab tests/test_colab_runtime.py -k "environment or setup_cell"
-	$(BIN)/python -m pytest -m colab tests/test_colab_runtime.py \
-	  -k "runs_in_colab and ($(subst $(space), or ,$(strip $(COLAB_WAYS))))" $(PYTEST_ARGS)
+	$(COLAB_TESTS) -n 0 -k environment
+	$(if $(filter skip,$(COLAB_WAYS)),$(COLAB_TESTS) -k "runs_in_colab and skip" $(PYTEST_ARGS))
+	$(COLAB_TESTS) -n 0 -k setup_cell
+	$(if $(filter setup,$(COLAB_WAYS)),$(COLAB_TESTS) -k "runs_in_colab and setup" $(PYTEST_ARGS))
 
 venv: $(VENV)/.installed
 

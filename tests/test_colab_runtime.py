@@ -1,16 +1,17 @@
 """Every page's Colab notebook, run as a reader runs it in Colab, in Colab's environment rebuilt from the
-package list Google publishes (colab/; `make colab-env` builds .venv-colab/skip and .venv-colab/setup).
+package list Google publishes (colab/; `make colab-env` builds .venv-colab).
 
 The kernel runs in that environment with `google.colab` imported (tests/colab_runtime/), from an empty
-folder holding only ./data with the datasets, as Colab's /content. Two ways, as the front page promises:
-- after the setup cell: it really installs the book's TensorFlow and really restarts the kernel
-  (test_setup_cell_..., run first and alone by `make test-colab`), then the notebook runs from the top;
-  test_notebook_runs_in_colab[<page>-setup] runs every notebook so (`make test-colab COLAB_WAYS="skip setup"`);
-- without it: every notebook, its setup cell skipped, runs on Colab's own TensorFlow ([<page>-skip]:
-  `make test-colab` and .ci/run).
+folder holding only ./data with the datasets, as Colab's /content. Two ways, as the front page promises,
+in the order of a runtime's life (`make test-colab` runs them so, one pytest run each):
+1. test_environment_is_colabs: the environment is Colab's, before any notebook installs into it;
+2. without the setup cell ([<page>-skip]): every notebook runs on Colab's own TensorFlow;
+3. the setup cell (test_setup_cell_...): it really installs the book's versions into the environment and
+   really restarts the kernel, then the notebook runs from the top again;
+4. after it ([<page>-setup], `make test-colab COLAB_WAYS="skip setup"`): every notebook on those versions.
 
-TFBOOK_COLAB_PYTHON=/path/to/python runs both ways with that interpreter instead (the weekly workflow
-uses Colab's own runtime image): the setup cell installs into it, so run -k "skip" first there.
+TFBOOK_COLAB_PYTHON=/path/to/python uses that interpreter instead (the weekly workflow: Colab's own
+runtime image), in the same order.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ STUB = Path(__file__).with_name("colab_runtime")
 pytestmark = pytest.mark.colab
 
 
-def python_of(way: str) -> Path:
-    python = os.environ.get("TFBOOK_COLAB_PYTHON") or ROOT / ".venv-colab" / way / "bin" / "python"
-    if not Path(python).exists():
+def colab_python() -> Path:
+    python = Path(os.environ.get("TFBOOK_COLAB_PYTHON") or ROOT / ".venv-colab" / "bin" / "python")
+    if not python.exists():
         pytest.fail(f"{python} is missing: `make test-colab` builds Colab's environment first")
-    return Path(python)
+    return python
 
 
 def installed(python: Path, *names: str) -> dict[str, str | None]:
@@ -56,30 +57,29 @@ def installed(python: Path, *names: str) -> dict[str, str | None]:
 
 @pytest.fixture(scope="session")
 def kernels(tmp_path_factory):
-    """Kernel specs `colab-skip` and `colab-setup`: Colab's Python with google.colab imported at start-up."""
+    """Kernel spec `colab`: Colab's Python with google.colab imported at start-up."""
     home = tmp_path_factory.mktemp("jupyter")
     startup = home / "ipython" / "profile_default" / "startup"
     startup.mkdir(parents=True)
     (startup / "00-colab.py").write_text("import google.colab  # noqa: F401  (as in Colab)\n")
     book_bin = str(Path(sys.executable).parent)
-    for way in ("skip", "setup"):
-        python = python_of(way)
-        # Colab's PATH: its Python's bin first (Java is the machine's, as Colab's OpenJDK 21 is its own),
-        # nothing of the book's venv
-        path = [str(python.parent), *(p for p in os.environ["PATH"].split(os.pathsep) if p != book_bin)]
-        spec = {
-            "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-            "display_name": f"Colab ({way})",
-            "language": "python",
-            "env": {
-                "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-                "PYTHONPATH": str(STUB),
-                "IPYTHONDIR": str(home / "ipython"),
-                "PATH": os.pathsep.join(path),
-            },
-        }
-        (home / "kernels" / f"colab-{way}").mkdir(parents=True)
-        (home / "kernels" / f"colab-{way}" / "kernel.json").write_text(json.dumps(spec))
+    python = colab_python()
+    # Colab's PATH: its Python's bin first (Java is the machine's, as Colab's OpenJDK 21 is its own),
+    # nothing of the book's venv
+    path = [str(python.parent), *(p for p in os.environ["PATH"].split(os.pathsep) if p != book_bin)]
+    spec = {
+        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "Colab",
+        "language": "python",
+        "env": {
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "PYTHONPATH": str(STUB),
+            "IPYTHONDIR": str(home / "ipython"),
+            "PATH": os.pathsep.join(path),
+        },
+    }
+    (home / "kernels" / "colab").mkdir(parents=True)
+    (home / "kernels" / "colab" / "kernel.json").write_text(json.dumps(spec))
     os.environ["JUPYTER_PATH"] = str(home)
     for name in ("TFBOOK_DATA", "TFBOOK_ACCELERATORS"):  # nothing of the book's set-up reaches Colab
         os.environ.pop(name, None)
@@ -91,12 +91,12 @@ def timeout(cell) -> int:
     return 1200 if cell.metadata.get("tags") in (["colab-setup"], ["colab-extras"]) else cell_timeout(ROOT)
 
 
-def run(nb, kernel: str, folder: Path):
+def run(nb, folder: Path):
     """Execute a notebook as "Run all" does; the executed notebook, or DeadKernelError."""
     run_id = uuid.uuid4().hex
     os.environ["TFBOOK_PAGE_RUN"] = run_id
     try:
-        client = NotebookClient(nb, kernel_name=kernel, allow_errors=False, timeout_func=timeout)
+        client = NotebookClient(nb, kernel_name="colab", allow_errors=False, timeout_func=timeout)
         return client.execute(cwd=str(folder))
     finally:
         del os.environ["TFBOOK_PAGE_RUN"]
@@ -121,18 +121,18 @@ def check_ran_to_the_end(executed, folder: Path):
 
 def test_setup_cell_installs_the_book_versions_and_restarts(kernels, tmp_path):
     """On Colab's runtime the setup cell installs the book's versions and restarts; run again, all runs."""
-    python = python_of("setup")
+    python = colab_python()
     pins = colab.pins()
     before = installed(python, *pins)
     assert before != pins, f"the environment already has the book's versions: {before}"
     page = "chapters/ch1_core_concepts/1_2_graphs.md"  # it runs %tensorboard: the command must survive
     folder = colab_folder(tmp_path)
     with pytest.raises(DeadKernelError):
-        run(colab.make_notebook(page), "colab-setup", folder)
+        run(colab.make_notebook(page), folder)
     assert installed(python, *pins) == pins
     assert (python.parent / "tensorboard").exists(), "the tensorboard command is gone: %tensorboard starts nothing"
     started = time.monotonic()
-    executed = run(colab.make_notebook(page), "colab-setup", folder)  # "run all cells again"
+    executed = run(colab.make_notebook(page), folder)  # "run all cells again"
     check_ran_to_the_end(executed, folder)
     setup = next(c for c in executed.cells if c.metadata.get("tags") == ["colab-setup"])
     assert not setup.outputs, "the setup cell installed again after the restart"
@@ -145,18 +145,19 @@ def test_notebook_runs_in_colab(kernels, tmp_path, page, way):
     nb = colab.make_notebook(page)
     if way == "skip":  # the reader skips the setup cell: Colab's own TensorFlow
         nb.cells = [c for c in nb.cells if c.metadata.get("tags") != ["colab-setup"]]
-        assert installed(python_of("skip"), "tensorflow")["tensorflow"] == colab.colab_packages()["tensorflow"]
+        tensorflow = installed(colab_python(), "tensorflow")["tensorflow"]
+        assert tensorflow == colab.colab_packages()["tensorflow"], f"TensorFlow {tensorflow}: not Colab's any more"
     else:
-        assert installed(python_of("setup"), *colab.pins()) == colab.pins(), "run the setup cell test first"
+        assert installed(colab_python(), *colab.pins()) == colab.pins(), "run the setup cell test first"
     folder = colab_folder(tmp_path)
-    executed = run(nb, f"colab-{way}", folder)
+    executed = run(nb, folder)
     check_ran_to_the_end(executed, folder)
     shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_environment_is_colabs():
-    """Every package of the `skip` environment that Colab lists has Colab's version."""
-    python = python_of("skip")
+    """Every package of the environment that Colab lists has Colab's version (before any notebook ran)."""
+    python = colab_python()
     listed = subprocess.run([python, "-m", "pip", "list", "--format=json"], capture_output=True, text=True, check=True)
     colab_versions = colab.colab_packages()
     differ = {
