@@ -221,3 +221,13 @@ def test_support_code_imports_in_one_direction():
             elif isinstance(node, ast.Import):
                 imported |= {a.name.removeprefix("tfbook.") for a in node.names if a.name.startswith("tfbook.")}
         assert imported <= set(order[:position]), f"tfbook.{name} imports {sorted(imported - set(order[:position]))}"
+
+
+def test_the_build_reads_no_environment():
+    """The virtual environments the Makefile creates sit in the repository; Sphinx must not read the
+    Markdown files of the packages in them (a build after `make test-colab` failed on pyparsing's)."""
+    makefile = (ROOT / "Makefile").read_text()
+    venvs = re.findall(r"^(?:VENV \?=|COLAB_ENV :=) (?:\$\(CURDIR\)/)?(\S+)$", makefile, re.M)
+    assert sorted(venvs) == [".venv", ".venv-colab"], venvs
+    excluded = yaml.safe_load((ROOT / "_config.yml").read_text())["exclude_patterns"]
+    assert all(f"{venv}/*" in excluded for venv in venvs), excluded
