@@ -18,6 +18,11 @@ export TFBOOK_DATA ?= $(CURDIR)/data
 # which requires-<thing> cells run: none, auto (what is present), gpu, tpu, tfserving, or a comma list
 export TFBOOK_ACCELERATORS ?= auto
 COLAB_ENV := $(CURDIR)/.venv-colab
+# Python writes the .pyc files of what it imports into the venvs, as it does by default. Where
+# PYTHONDONTWRITEBYTECODE is set (as on our CI machines) nothing wrote them, and every kernel compiled
+# TensorFlow's Python again: import 12 s instead of 4 s. The first kernels write them; compiling all
+# of a venv at install instead (uv --compile-bytecode) cost 35 s, mostly for modules no page imports.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: book test test-colab colab-env venv clean
 
@@ -41,7 +46,7 @@ endif
 colab-env: $(VENV)/.installed
 	@grep -E '^[A-Za-z0-9_.-]+==' colab/pip-freeze.txt > $(COLAB_ENV).constraints.txt
 	$(PYTHON_EXE) -m venv --clear $(COLAB_ENV)
-	$(BIN)/uv pip install --quiet --compile-bytecode --python $(COLAB_ENV)/bin/python \
+	$(BIN)/uv pip install --quiet --python $(COLAB_ENV)/bin/python \
 	  -c $(COLAB_ENV).constraints.txt -r colab/runtime.in
 	@rm $(COLAB_ENV).constraints.txt
 
@@ -62,15 +67,13 @@ test-colab: colab-env
 
 venv: $(VENV)/.installed
 
-# --compile-bytecode: what pip does and uv does not by default. Without the .pyc files every kernel
-# compiles TensorFlow's Python again where PYTHONDONTWRITEBYTECODE is set (import 12 s instead of 4 s).
 $(VENV)/.installed: requirements.txt
 	@"$(PYTHON_EXE)" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null || { \
 	  echo "make: the book needs Python 3.13 (as Colab runs); '$(PYTHON)' is not it."; \
 	  echo "      Install Python 3.13, or name it: make PYTHON=/path/to/python3.13 ..."; exit 2; }
 	$(PYTHON_EXE) -m venv --clear $(VENV)
 	$(BIN)/python -m pip install --quiet $$(grep '^uv==' requirements.txt)
-	$(BIN)/uv pip sync --quiet --compile-bytecode --python $(BIN)/python requirements.txt
+	$(BIN)/uv pip sync --quiet --python $(BIN)/python requirements.txt
 	touch $@
 
 clean:

@@ -16,7 +16,6 @@ runtime image), in the same order.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import shutil
@@ -169,8 +168,3 @@ def test_environment_is_colabs():
     assert not differ, differ
     version = subprocess.run([python, "-c", "import sys; print(sys.version_info[:2])"], capture_output=True, text=True)
     assert version.stdout.strip() == "(3, 13)"  # colab/os-info.txt: Python 3.13
-    # installed with .pyc files, as pip installs them in Colab (else every kernel compiles TensorFlow again)
-    code = "import importlib.util as u; print(u.find_spec('tensorflow').origin)"  # found, not imported
-    origin = Path(subprocess.run([python, "-c", code], capture_output=True, text=True, check=True).stdout.strip())
-    pyc = importlib.util.cache_from_source(origin.parent / "python" / "ops" / "gen_math_ops.py")
-    assert Path(pyc).exists(), pyc
