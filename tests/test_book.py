@@ -253,11 +253,13 @@ def test_the_build_reads_no_environment():
     assert all(f"{venv}/*" in excluded for venv in venvs), excluded
 
 
-def test_make_lets_python_write_bytecode():
+def test_make_lets_python_write_bytecode(tmp_path):
     """The kernels import TensorFlow from .pyc files. Where PYTHONDONTWRITEBYTECODE is set, nothing
     writes them and every kernel compiles TensorFlow's Python again (import 12 s instead of 4 s on
     2 cores): the Makefile unexports it, for every command it runs."""
-    probe = '--eval=probe: ; @echo "[$$PYTHONDONTWRITEBYTECODE]"'
+    probe = tmp_path / "probe.mk"
+    probe.write_text('probe:\n\t@echo "[$$PYTHONDONTWRITEBYTECODE]"\n')
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    shown = subprocess.run(["make", "-s", probe, "probe"], cwd=ROOT, env=env, capture_output=True, text=True)
+    command = ["make", "-s", "-f", "Makefile", "-f", str(probe), "probe"]
+    shown = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
