@@ -11,18 +11,21 @@ _build/screenshots/. No test depends on pixels.
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
+import types
 import urllib.error
 import urllib.request
 from html import unescape
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 
 from tfbook import colab, devices
 from tfbook.pages import config, pages, read_page
@@ -66,12 +69,25 @@ def expected_figures(page: Path) -> int:
     return count
 
 
-@pytest.fixture(scope="module")
-def built_book():
-    """The build command of the README, run once, after the pages are in the execution cache."""
-    jupyter_book = Path(sys.executable).parent / "jupyter-book"
-    command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory, worker_id):
+    """The build command of the README, run once, after the pages are in the execution cache: its exit
+    status and log. With pytest-xdist, the first worker here builds and the others wait for it (the
+    FileLock recipe of xdist's documentation)."""
+
+    def build():
+        jupyter_book = Path(sys.executable).parent / "jupyter-book"
+        command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+        return {"returncode": result.returncode, "log": result.stdout + result.stderr}
+
+    if worker_id == "master":  # no xdist
+        return types.SimpleNamespace(**build())
+    shared = tmp_path_factory.getbasetemp().parent / "built_book.json"
+    with FileLock(f"{shared}.lock"):
+        if not shared.exists():
+            shared.write_text(json.dumps(build()))
+        return types.SimpleNamespace(**json.loads(shared.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -107,11 +123,19 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def open_page(browser, site):
-    """Open a page; requests leave localhost never (aborted), and what failed on localhost is recorded."""
+@pytest.fixture(scope="module")
+def context(browser):
+    """One browser context for all visits: its cache keeps the theme's scripts, as a reader's browser does."""
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    yield context
+    context.close()
+
+
+@pytest.fixture
+def open_page(context, site):
+    """Open a page; requests leave localhost never (aborted), and what failed on localhost is recorded."""
     failed = []
+    opened_pages = []
 
     def route(route):
         if route.request.url.startswith(site):
@@ -126,10 +150,12 @@ def open_page(browser, site):
         page.on("requestfailed", lambda r: failed.append(f"failed {r.url}") if r.url.startswith(site) else None)
         page.goto(f"{site}/{path}.html", wait_until="load")
         page.failed = failed
+        opened_pages.append(page)
         return page
 
     yield opened
-    context.close()
+    for page in opened_pages:
+        page.close()
 
 
 def source_of(path: str) -> str:
@@ -225,9 +251,8 @@ def test_screenshots_for_maintainers(open_page):
 
 def test_book_builds_without_warnings(built_book):
     """The build command (-W: warnings are errors), after the pages are in the cache."""
-    result = built_book
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-6000:]
+    log = built_book.log
+    assert built_book.returncode == 0, log[-6000:]
     # the pages the first run executed are rendered from the cache, not executed again
     executed = re.findall(r"(\S+): Executing notebook", log)
     assert not executed, f"executed by the build (not in the cache the page tests filled): {executed}"

@@ -4,6 +4,7 @@ Each test lays out a tiny book (conftest.py, tfbook/, _config.yml, chapters/page
 temporary folder and runs pytest on it in a subprocess, as a maintainer would.
 """
 
+import os
 import shutil
 from pathlib import Path
 
@@ -203,3 +204,12 @@ def test_bad_value_for_the_book_build_is_one_clear_line():
     result = subprocess.run([sys.executable, "-m", "tfbook.devices", "cuda"], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
     assert "unknown value 'cuda'; allowed: none, auto, gpu, tpu, tfserving" in result.stderr
+
+
+def test_auto_runs_two_workers_more_than_cpus(pytester, book):
+    """-n auto (pytest.ini) starts two workers more than the CPUs: the pages wait for part of their run."""
+    (pytester.path / "test_one.py").write_text("def test_one():\n    pass\n")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "auto", "test_one.py", timeout=300)
+    result.assert_outcomes(passed=1)
+    workers = os.process_cpu_count() + 2
+    result.stdout.fnmatch_lines([f"*created: {workers}/{workers} workers*"])
