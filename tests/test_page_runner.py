@@ -4,8 +4,10 @@ Each test lays out a tiny book (conftest.py, tfbook/, _config.yml, chapters/page
 temporary folder and runs pytest on it in a subprocess, as a maintainer would.
 """
 
+import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import nbformat
@@ -206,10 +208,38 @@ def test_bad_value_for_the_book_build_is_one_clear_line():
     assert "unknown value 'cuda'; allowed: none, auto, gpu, tpu, tfserving" in result.stderr
 
 
-def test_auto_runs_two_workers_more_than_cpus(pytester, book):
-    """-n auto (pytest.ini) starts two workers more than the CPUs: the pages wait for part of their run."""
+def test_auto_runs_one_worker_more_than_cpus(pytester, book):
+    """-n auto (pytest.ini) starts one worker more than the CPUs: the pages wait for part of their run."""
     (pytester.path / "test_one.py").write_text("def test_one():\n    pass\n")
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider", "-n", "auto", "test_one.py", timeout=300)
     result.assert_outcomes(passed=1)
-    workers = os.process_cpu_count() + 2
+    workers = os.process_cpu_count() + 1
     result.stdout.fnmatch_lines([f"*created: {workers}/{workers} workers*"])
+
+
+def test_a_kernel_that_does_not_start_is_started_once_more(pytester, book, tmp_path, monkeypatch):
+    """A kernel that dies before it answers (as when its TCP port was taken meanwhile) gets one more try;
+    the page then passes, with a warning that says so. A second failure fails the page."""
+    marker = tmp_path / "failed-once"
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(
+        "import os, pathlib, sys\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists() or os.environ.get('ALWAYS_FAIL'):\n"
+        "    marker.touch()\n"
+        "    sys.exit(1)\n"
+        "os.execv(sys.executable, [sys.executable, '-m', 'ipykernel_launcher', *sys.argv[1:]])\n"
+    )
+    spec = {"argv": [sys.executable, str(launcher), "-f", "{connection_file}"], "language": "python"}
+    (tmp_path / "kernels" / "flaky").mkdir(parents=True)
+    (tmp_path / "kernels" / "flaky" / "kernel.json").write_text(json.dumps(spec))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path))
+
+    result = run(pytester, "--accelerators=none", "--nbmake-kernel=flaky")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(
+        ["*page.md: the kernel did not start (Kernel died before replying*); starting a new one"]
+    )
+
+    monkeypatch.setenv("ALWAYS_FAIL", "1")
+    run(pytester, "--accelerators=none", "--nbmake-kernel=flaky").assert_outcomes(failed=1)
