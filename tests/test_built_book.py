@@ -11,21 +11,18 @@ _build/screenshots/. No test depends on pixels.
 
 import functools
 import http.server
-import json
 import os
 import re
 import shutil
 import subprocess
 import sys
 import threading
-import types
 import urllib.error
 import urllib.request
 from html import unescape
 from pathlib import Path
 
 import pytest
-from filelock import FileLock
 
 from tfbook import colab, devices
 from tfbook.pages import config, pages, read_page
@@ -69,25 +66,12 @@ def expected_figures(page: Path) -> int:
     return count
 
 
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory, worker_id):
-    """The build command of the README, run once, after the pages are in the execution cache: its exit
-    status and log. With pytest-xdist, the first worker here builds and the others wait for it (the
-    FileLock recipe of xdist's documentation)."""
-
-    def build():
-        jupyter_book = Path(sys.executable).parent / "jupyter-book"
-        command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
-        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
-        return {"returncode": result.returncode, "log": result.stdout + result.stderr}
-
-    if worker_id == "master":  # no xdist
-        return types.SimpleNamespace(**build())
-    shared = tmp_path_factory.getbasetemp().parent / "built_book.json"
-    with FileLock(f"{shared}.lock"):
-        if not shared.exists():
-            shared.write_text(json.dumps(build()))
-        return types.SimpleNamespace(**json.loads(shared.read_text()))
+@pytest.fixture(scope="module")
+def built_book():
+    """The build command of the README, run once, after the pages are in the execution cache."""
+    jupyter_book = Path(sys.executable).parent / "jupyter-book"
+    command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
 
 
 @pytest.fixture(scope="module")
@@ -251,8 +235,9 @@ def test_screenshots_for_maintainers(open_page):
 
 def test_book_builds_without_warnings(built_book):
     """The build command (-W: warnings are errors), after the pages are in the cache."""
-    log = built_book.log
-    assert built_book.returncode == 0, log[-6000:]
+    result = built_book
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
     # the pages the first run executed are rendered from the cache, not executed again
     executed = re.findall(r"(\S+): Executing notebook", log)
     assert not executed, f"executed by the build (not in the cache the page tests filled): {executed}"
