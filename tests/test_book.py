@@ -10,6 +10,7 @@ import jupytext
 import pytest
 import yaml
 
+from tfbook import exercises
 from tfbook.pages import read_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -111,7 +112,7 @@ def test_code_style():
     result = subprocess.run([ruff, "check", "--no-cache", "."], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
     for page in PAGES:
-        nb = jupytext.read(page)
+        nb = exercises.add_helper(jupytext.read(page))  # as it runs: the exercises' checks defined
         nb.cells = [cell for cell in nb.cells if cell.cell_type == "code"]  # the code, not the prose
         script = jupytext.writes(nb, fmt="py:percent")  # magics become comments
         result = subprocess.run(
@@ -211,7 +212,7 @@ def test_support_code_imports_in_one_direction():
     """tfbook's modules import only the modules listed above them in tfbook/__init__.py."""
     import ast
 
-    order = ["devices", "pages", "colab", "sphinx_ext", "pytest_plugin"]
+    order = ["devices", "exercises", "chinese", "pages", "colab", "sphinx_ext", "pytest_plugin"]
     for position, name in enumerate(order):
         tree = ast.parse((ROOT / "tfbook" / f"{name}.py").read_text(encoding="utf-8"))
         imported = set()
@@ -264,3 +265,31 @@ def test_make_lets_python_write_bytecode(tmp_path):
     command = ["make", "-s", "-f", "Makefile", "-f", str(probe), "probe"]
     shown = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
+def test_page_ends_with_exercises(page):
+    """Every page ends with a 练习 section of 2-4 exercises, each with its check, a hint, a folded
+    solution, and the three proofs (tfbook/exercises.py says how a page writes one)."""
+    text = page.read_text(encoding="utf-8")
+    headings = re.findall(r"^## (.+)$", text, re.M)
+    assert headings and headings[-1].strip() == "练习", f"{page.name}: the last section is not 练习"
+    section = text[text.index("\n## 练习") :]
+    labels = re.findall(r"^:::\{exercise\}\n:label: (ex-[\w-]+)$", section, re.M)
+    assert 2 <= len(labels) <= 4, f"{page.name}: {len(labels)} exercises"
+    assert len(set(labels)) == len(labels)
+    parts = re.split(r"^:::\{exercise\}\n", section, flags=re.M)[1:]
+    for label, part in zip(labels, parts):
+        checks = re.findall(r"^@exercise\ndef (check_\w+)\(", part, re.M)
+        assert len(checks) == 1, f"{label}: {len(checks)} checks"
+        check = checks[0]
+        starter = re.search(r"```\{code-cell\} ipython3\n((?:(?!```).)*\.\.\.(?:(?!```).)*)```", part, re.S)
+        assert starter and f"{check}(" in starter.group(1), f"{label}: no starter with ... that calls {check}"
+        assert re.search(r"^:::\{hint\}\n:class: dropdown$", part, re.M), f"{label}: no dropdown hint"
+        assert f"```{{solution-start}} {label}\n:class: dropdown\n```" in part, f"{label}: no folded solution"
+        solution = part[part.index("{solution-start}") : part.index("{solution-end}")]
+        assert f"{check}(" in solution, f"{label}: the solution does not call {check}"
+        for kind in ("starter", "solution", "wrong"):
+            assert f'expect({check}, "{kind}"' in part, f"{label}: no proof of {kind}"
+        wrong = re.findall(rf'expect\({check}, "wrong", says="([^"]+)"\)', part)
+        assert wrong, f"{label}: a wrong answer's proof must say what its message names (says=...)"

@@ -1,6 +1,8 @@
 """Support code of the book. One module per concern; each imports only those above it:
 
 devices       the accelerator flag (which `requires-<thing>` cells run) and device detection
+exercises     the exercises' checks, added to every page that has a 练习 section
+chinese       Chinese typography: wrapped source lines joined where the reader would see a space
 pages         the book's configuration, its pages in _toc.yml order, a page read as MyST-NB reads it
 colab         the Colab notebook of a page (python -m tfbook.colab OUTDIR)
 sphinx_ext    the Sphinx extension of the book build (_config.yml)

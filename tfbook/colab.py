@@ -12,7 +12,10 @@ reads well and runs top to bottom ("Run all") in Colab:
 - admonitions become Markdown quotes with a bold title, {doc} references links to the rendered book;
 - hidden cells of the book (checks and plumbing) become collapsed form cells: they still run;
 - a cell that fails on purpose prints its error instead of stopping "Run all";
-- a cell tagged `requires-<thing>` starts with `%%requires <thing>`: it runs where the thing is present.
+- a cell tagged `requires-<thing>` starts with `%%requires <thing>`: it runs where the thing is present;
+- exercises read as tasks ("练习 N"), hints open on a click (<details>), reference solutions are folded
+  form cells, and the exercises' checks come with the notebook (tfbook.exercises);
+- a prose line wrapped between two Chinese characters is joined (tfbook.chinese).
 Outputs are not included: readers run the notebooks; the executed pages are the book itself.
 """
 
@@ -30,7 +33,7 @@ from pathlib import Path
 import jupytext
 import nbformat
 
-from tfbook import devices
+from tfbook import chinese, devices, exercises
 from tfbook.pages import ROOT, config, pages
 
 COLAB = "https://colab.research.google.com/github"
@@ -218,6 +221,7 @@ except Exception as error:  # fails on purpose (see the text): show the error, g
 
 HIDDEN_TITLE = "#@title 本书的隐藏单元（检查或准备工作），可以展开查看"
 FOLDED_TITLE = "#@title 点击展开代码"
+SOLUTION_TITLE = "#@title 参考答案：先自己做，再点击展开"
 
 
 def _setup_cell(root: Path):
@@ -267,23 +271,38 @@ ADMONITION = re.compile(
     r"(?P<body>(?:(?!^:{3,}\{).)*?)^(?P=fence)[ \t]*$",
     re.M | re.S,
 )
-KIND_TITLES = {"note": "注意", "warning": "警告", "tip": "提示", "important": "重要"}
+KIND_TITLES = {"note": "注意", "warning": "警告", "tip": "提示", "important": "重要", "hint": "提示"}
+# sphinx-exercise's gated solution: its fences around the solution's code cell
+SOLUTION_START = re.compile(r"^```\{solution-start\}[ \t]*(?P<label>\S*)[^\n]*\n(?::\w+:[^\n]*\n)*```[ \t]*$", re.M)
+SOLUTION_END = re.compile(r"^```\{solution-end\}[^\n]*\n```[ \t]*$", re.M)
 DOC_ROLE = re.compile(r"\{doc\}`(?:(?P<text>[^<`]*?)\s*<(?P<target>[^>`]+)>|(?P<bare>[^`]+))`")
 
 
-def _quote(match) -> str:
+def _quote(match, numbers: dict[str, int]) -> str:
     title = match["title"].strip() or KIND_TITLES.get(match["kind"], match["kind"])
     body = match["body"].rstrip("\n")
+    if match["kind"] == "exercise":
+        label = re.search(r"^:label:\s*(\S+)", match["options"], re.M)
+        numbers[label.group(1) if label else f"#{len(numbers)}"] = number = len(numbers) + 1
+        title = f"练习 {number}" + (f"：{title}" if match["title"].strip() else "")
+    if re.search(r"^:class:.*\bdropdown\b", match["options"], re.M):  # opens on a click, as on the site
+        return f"<details><summary><b>{title}</b>（点击展开）</summary>\n\n{body}\n\n</details>"
     lines = [f"**{title}**", "", *body.splitlines()]
     return "\n".join(f"> {line}".rstrip() for line in lines)
 
 
-def markdown_for_colab(text: str, page: str, root: Path = ROOT) -> str:
-    """MyST that Colab would show as raw text -> Markdown it renders."""
+def markdown_for_colab(text: str, page: str, root: Path = ROOT, numbers: dict | None = None) -> str:
+    """MyST that Colab would show as raw text -> Markdown it renders. `numbers` (label -> number) numbers
+    the exercises across the cells of one page."""
+    numbers = {} if numbers is None else numbers
     while True:
-        text, count = ADMONITION.subn(_quote, text)
+        text, count = ADMONITION.subn(lambda match: _quote(match, numbers), text)
         if not count:
             break
+    text = SOLUTION_START.sub(
+        lambda m: f"**练习 {numbers.get(m['label'], '')} 的参考答案**：在下面折叠的单元里，先自己做再展开。", text
+    )
+    text = chinese.join_markdown(SOLUTION_END.sub("", text)).strip("\n")
 
     def link(match):
         target = match["target"] or match["bare"]
@@ -297,11 +316,16 @@ def markdown_for_colab(text: str, page: str, root: Path = ROOT) -> str:
 # ---------------------------------------------------------------------------------------------- notebook
 def make_notebook(page: str, root: Path = ROOT):
     """The Colab notebook of one page (path relative to the root)."""
-    nb = jupytext.read(root / page)
-    tagged = False
+    nb = exercises.add_helper(jupytext.read(root / page))
+    tagged, numbers, solution = False, {}, False
     for cell in nb.cells:
         if cell.cell_type == "markdown":
-            cell.source = markdown_for_colab(cell.source, page, root)
+            solution = bool(SOLUTION_START.search(cell.source))
+            cell.source = markdown_for_colab(cell.source, page, root, numbers)
+            continue
+        if solution:
+            _fold(cell, SOLUTION_TITLE)
+            solution = False
             continue
         tags = cell.metadata.get("tags", [])
         if "raises-exception" in tags:
@@ -321,6 +345,7 @@ def make_notebook(page: str, root: Path = ROOT):
         added.append(_requires_cell())
     title = next(i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown")
     nb.cells[title + 1 : title + 1] = added
+    nb.cells = [c for c in nb.cells if c.cell_type != "markdown" or c.source.strip()]  # {solution-end} alone
     nb.metadata.pop("jupytext", None)
     nb.metadata["colab"] = {"provenance": []}
     nb.metadata["accelerator"] = "GPU" if "requires-gpu" in (root / page).read_text(encoding="utf-8") else "None"

@@ -1,12 +1,13 @@
 """The book's configuration, its pages, and a page read as MyST-NB reads it for the build.
 
 The tests execute exactly the notebook the build would execute (same cells, same tags, same hash), so
-they can hand their outputs to the build through its execution cache. Two things differ from a plain
+they can hand their outputs to the build through its execution cache. These differ from a plain
 MyST read, the same for tests and build:
 - a cell tagged `requires-<thing>` whose thing is not enabled gets `skip-execution`, and each run of
   adjacent skipped cells gets one short note before it saying what they need;
 - a cell that fails on purpose (`raises-exception`) runs in IPython's minimal exception mode, so the page
-  shows the error the lesson is about, not a traceback through TensorFlow's sources on our machine.
+  shows the error the lesson is about, not a traceback through TensorFlow's sources on our machine;
+- the page's exercises get their helper and the proof that every check was proved (tfbook.exercises).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from tfbook import devices
+from tfbook import devices, exercises
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -59,7 +60,7 @@ def _skip_note(needs: set[str], count: int) -> nbformat.NotebookNode:
 
 
 def prepare(nb, enabled: set[str]):
-    """The two changes described above, applied to a notebook MyST-NB has read (its source map kept aligned)."""
+    """The changes described above, applied to a notebook MyST-NB has read (its source map kept aligned)."""
     source_map = nb.metadata.get("source_map") or [None] * len(nb.cells)  # MyST-NB: the .md line of each cell
     missing = [devices.required(c) - enabled if c.cell_type == "code" else set() for c in nb.cells]
     cells, lines = [], []
@@ -85,6 +86,7 @@ def prepare(nb, enabled: set[str]):
         if fails:
             add(_hidden("%xmode Context"), line)
     nb.cells = cells
+    exercises.add_helper(nb, lines)
     if "source_map" in nb.metadata:
         nb.metadata["source_map"] = lines
     return nb

@@ -4,6 +4,7 @@
   `tfbook.pages.prepare` to every page MyST-NB reads, so the build executes what the tests execute.
 - Puts an "Open in Colab" badge under the title of every page under chapters/.
 - Chinese search: jieba, taught the book's terms, and Sphinx 8's set of Latin terms in Sphinx 7.
+- Chinese prose: a wrapped source line is joined where the reader would see a space (tfbook.chinese).
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+from docutils import nodes
 from sphinx import search
 from sphinx.search import zh
 
-from tfbook import colab, devices, pages
+from tfbook import chinese, colab, devices, pages
 
 JIEBA_DICT = Path(__file__).with_name("jieba_dict.txt")
 
@@ -46,6 +48,7 @@ def setup(app):
     app.connect("config-inited", lambda app, config: config.html_search_options.setdefault("dict", str(JIEBA_DICT)))
     search.languages["zh"] = SearchChinese
     app.connect("html-page-context", add_colab_badge)
+    app.connect("doctree-read", join_chinese_lines)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -63,6 +66,29 @@ class SearchChinese(zh.SearchChinese):
         latin1 = [term.strip() for term in self.latin1_letters.findall(input)]
         self.latin_terms.update(latin1)
         return chinese + latin1
+
+
+CODE = (nodes.literal, nodes.literal_block, nodes.raw, nodes.math, nodes.math_block, nodes.comment)
+
+
+def join_chinese_lines(app, doctree):
+    """No newline between two Chinese characters in the text a reader reads (code and outputs untouched).
+    A soft line break is a text node of its own, between the text before it and the text after it."""
+    texts = [t for t in doctree.findall(nodes.Text) if not any(isinstance(a, CODE) for a in _ancestors(t))]
+    values = [str(t) for t in texts]
+    for i, text in enumerate(texts):
+        before = values[i - 1][-1:] if i else ""
+        after = values[i + 1][:1] if i + 1 < len(values) else ""
+        joined = chinese.join_lines(before + values[i] + after)
+        joined = joined[len(before) : len(joined) - len(after)]
+        if joined != values[i]:  # by identity: Element.replace would take the first equal "\n"
+            parent = text.parent
+            parent[next(k for k, child in enumerate(parent.children) if child is text)] = nodes.Text(joined)
+
+
+def _ancestors(node):
+    while (node := node.parent) is not None:
+        yield node
 
 
 def add_colab_badge(app, pagename, templatename, context, doctree):
