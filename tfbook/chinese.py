@@ -18,6 +18,8 @@ CJK = "\u2018-\u201f\u2026\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 WRAPPED = re.compile(rf"(?<=[{CJK}])[ \t]*\n[ \t]*(?=[{CJK}])")
 ASCII_QUOTE = re.compile(rf'[{CJK}]\s*"|"\s*[{CJK}]')
 FENCE = re.compile(r"^(```|~~~)")
+QUOTE = re.compile(r"^[ \t]*(?:>[ \t]?)*")  # a line's blockquote prefix
+BLOCK = re.compile(r"[ \t]*(#|\||:::|```)")  # a heading, a table row, a fence: not prose
 
 
 def join_lines(text: str) -> str:
@@ -26,25 +28,25 @@ def join_lines(text: str) -> str:
 
 
 def join_markdown(markdown: str) -> str:
-    """`join_lines` on Markdown, outside fenced code blocks and inline code."""
-    out, block, fenced = [], [], False
-
-    def flush():
-        if block:
-            parts = re.split(r"(`[^`\n]*`)", "\n".join(block))
-            out.append("".join(p if p.startswith("`") else join_lines(p) for p in parts))
-            block.clear()
-
+    """`join_lines` on Markdown: a line of a paragraph (or of a quoted paragraph, with the same `>`
+    prefix) that begins with a Chinese character joins the line before it when that one ends with one.
+    Fenced code, headings and table rows stay as they are."""
+    out, fenced = [], False
     for line in markdown.split("\n"):
-        if FENCE.match(line.lstrip()):
-            flush()
-            out.append(line)
+        if FENCE.match(line.lstrip().lstrip("> ")):
             fenced = not fenced
-        elif fenced:
-            out.append(line)
-        else:
-            block.append(line)
-    flush()
+        elif not fenced and out:
+            prefix = QUOTE.match(line).group()
+            before, rest = out[-1], line[len(prefix) :].lstrip()
+            if (
+                QUOTE.match(before).group() == prefix
+                and not BLOCK.match(before[len(prefix) :])
+                and re.search(rf"[{CJK}]\s*$", before)
+                and re.match(rf"[{CJK}]", rest)
+            ):
+                out[-1] = before.rstrip() + rest
+                continue
+        out.append(line)
     return "\n".join(out)
 
 
