@@ -1,6 +1,7 @@
 # The two commands of the README:
 #   make book   build the book, executing every page (cached), into _build/html
 #   make test   execute every page once through nbmake, then the book's own tests and the built book
+#   make pdf    the built book as one PDF (_build/html/tensorflow2-book.pdf), from what make book built
 # and the Colab check that .ci/run adds:
 #   make test-colab   every Colab notebook in an environment rebuilt from Colab's package list
 # Each creates what it needs (.venv from requirements.txt, .venv-colab from colab/) first.
@@ -24,7 +25,7 @@ COLAB_ENV := $(CURDIR)/.venv-colab
 # of a venv at install instead (uv --compile-bytecode) cost 35 s, mostly for modules no page imports.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: book test test-colab colab-env venv clean
+.PHONY: book pdf test test-colab colab-env venv clean
 
 book: $(VENV)/.installed
 	@$(BIN)/python -m tfbook.devices "$(TFBOOK_ACCELERATORS)"
@@ -34,6 +35,10 @@ book: $(VENV)/.installed
 	  $(BIN)/python -m pytest -p no:cacheprovider -q --durations=0 $$pages || exit 1; \
 	fi
 	$(BIN)/jupyter-book build . -W -n --keep-going
+
+# Chromium prints the built site (tfbook/pdf.py): nothing is executed or built again
+pdf: $(VENV)/.installed
+	$(BIN)/python -m tfbook.pdf
 
 test: $(VENV)/.installed
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -169,6 +169,15 @@ def test_workflows_are_valid():
     assert "make book" in runs["book.yml"]
     book = (ROOT / ".github" / "workflows" / "book.yml").read_text()
     assert "path: _build/.jupyter_cache" in book and "actions/deploy-pages" in book
+    # the site carries the notebooks (make book), the PDF (make pdf), git dates and the last weekly run
+    steps = "\n".join(runs["book.yml"])
+    assert "make pdf" in steps and steps.index("make book") < steps.index("make pdf"), steps
+    assert "fetch-depth: 0" in book and "weekly-run.json" in book
+    # weekly link check: the built site's external links (tfbook.links), an issue when one is broken
+    check = yaml.safe_load((ROOT / ".github" / "workflows" / "links.yml").read_text())
+    assert check[True]["schedule"], "links.yml runs weekly"
+    steps = " ".join(runs["links.yml"])
+    assert "make book" in steps and "python -m tfbook.links _build/html" in steps and "gh issue create" in steps
     gpu = yaml.safe_load((ROOT / ".github" / "workflows" / "gpu.yml").read_text())
     job = next(iter(gpu["jobs"].values()))
     assert "self-hosted" in job["runs-on"] and job["env"]["TFBOOK_ACCELERATORS"] == "gpu"
@@ -212,7 +221,18 @@ def test_support_code_imports_in_one_direction():
     """tfbook's modules import only the modules listed above them in tfbook/__init__.py."""
     import ast
 
-    order = ["devices", "exercises", "chinese", "pages", "colab", "sphinx_ext", "pytest_plugin"]
+    order = [
+        "devices",
+        "exercises",
+        "chinese",
+        "pages",
+        "colab",
+        "downloads",
+        "pdf",
+        "links",
+        "sphinx_ext",
+        "pytest_plugin",
+    ]
     for position, name in enumerate(order):
         tree = ast.parse((ROOT / "tfbook" / f"{name}.py").read_text(encoding="utf-8"))
         imported = set()
@@ -279,7 +299,7 @@ def test_page_ends_with_exercises(page):
     assert 2 <= len(labels) <= 4, f"{page.name}: {len(labels)} exercises"
     assert len(set(labels)) == len(labels)
     parts = re.split(r"^:::\{exercise\}\n", section, flags=re.M)[1:]
-    for label, part in zip(labels, parts):
+    for label, part in zip(labels, parts, strict=True):
         checks = re.findall(r"^@exercise\ndef (check_\w+)\(", part, re.M)
         assert len(checks) == 1, f"{label}: {len(checks)} checks"
         check = checks[0]

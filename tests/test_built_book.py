@@ -6,7 +6,8 @@ from that cache and executes nothing.
 Checks every page of _build/html (built by the `built_book` fixture, from the execution cache):
 title, no error output, images loaded, figures present, Colab and source links, internal links,
 the skipped-cell notes, formulas; the search (Chinese and API names); screenshots for maintainers in
-_build/screenshots/. No test depends on pixels.
+_build/screenshots/; what readers take away (notebooks, their zip, the PDF, the status page, sitemap
+and Open Graph tags); Chinese typography. No test depends on pixels.
 """
 
 import functools
@@ -24,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from tfbook import colab, devices
+from tfbook import chinese, colab, devices, downloads, links, pdf
 from tfbook.pages import config, pages, read_page
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ CHROMIUM_ARGS = [
     "--disable-default-apps",
 ]
 PAGES = [str(Path(page).with_suffix("")) for page in pages()]
-ALL = ["index", *PAGES, "appendix/api_changes"]
+ALL = ["index", *PAGES, "appendix/api_changes", "appendix/status"]
 REPOSITORY = config()["repository"]["url"]
 ENABLED = devices.resolve(os.environ.get(devices.ENV_VAR, "auto"))
 
@@ -71,7 +72,11 @@ def built_book():
     """The build command of the README, run once, after the pages are in the execution cache."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
     command = [jupyter_book, "build", ".", "-W", "-n", "--keep-going"]
-    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=3600)
+    if result.returncode == 0 and CHROMIUM:  # make pdf: the PDF the front page links
+        printed = subprocess.run([sys.executable, "-m", "tfbook.pdf"], cwd=ROOT, capture_output=True, text=True)
+        result.pdf = printed
+    return result
 
 
 @pytest.fixture(scope="module")
@@ -319,3 +324,204 @@ def test_appendix_error_messages_are_what_the_pages_raise(built_book):
         pages = re.findall(r"<\.\./([^>]+)>`", linked)
         shown = "\n".join(failing_cell_outputs(page) for page in pages)
         assert message in shown, f"{pages}: {message!r} is not what the page raises"
+
+
+# ------------------------------------------------------------------------- what readers take away
+
+
+def test_every_page_offers_its_colab_notebook_for_download(built_book):
+    assert built_book.returncode == 0
+    import nbformat
+
+    for path in PAGES:
+        text = (HTML / f"{path}.html").read_text(encoding="utf-8")
+        link = re.search(r'<a class="reference download-notebook" href="([^"]+)" download>下载 notebook</a>', text)
+        assert link, f"{path}: no download link beside the Colab badge"
+        target = (HTML / path).parent / link.group(1)
+        assert target.resolve() == (HTML / downloads.notebook_href(f"{path}.md")).resolve()
+        served = nbformat.read(target, as_version=4)
+        expected = colab.make_notebook(f"{path}.md")
+        assert [c.source for c in served.cells] == [c.source for c in expected.cells], f"{path}: not its Colab notebook"
+        assert not any(c.get("outputs") for c in served.cells), f"{path}: the download has outputs"
+
+
+def test_the_zip_holds_every_notebook_and_how_to_run_them(built_book):
+    assert built_book.returncode == 0
+    import zipfile
+
+    with zipfile.ZipFile(HTML / downloads.FOLDER / downloads.ZIP) as archive:
+        names = set(archive.namelist())
+        top = downloads.TOP
+        assert {f"{top}/{colab.notebook_path(f'{p}.md')}" for p in PAGES} <= names
+        assert len([n for n in names if n.endswith(".ipynb")]) == len(PAGES) == 26
+        assert archive.read(f"{top}/requirements.txt") == (ROOT / "requirements.txt").read_bytes()
+        assert archive.read(f"{top}/data/README.md") == (ROOT / "data" / "README.md").read_bytes()
+        assert "pip install -r requirements.txt" in archive.read(f"{top}/README.md").decode()
+    index = (HTML / "index.html").read_text(encoding="utf-8")
+    assert f'href="{downloads.FOLDER}/{downloads.ZIP}"' in index and f'href="{pdf.NAME}"' in index
+
+
+def test_sitemap_open_graph_and_last_updated(built_book):
+    assert built_book.returncode == 0
+    base = config()["html"]["baseurl"]
+    sitemap = (HTML / "sitemap.xml").read_text(encoding="utf-8")
+    listed = set(re.findall(r"<loc>([^<]+)</loc>", sitemap))
+    assert {f"{base}{path}.html" for path in ALL if path != "index"} | {f"{base}index.html"} <= listed
+    for path in ALL:
+        text = (HTML / f"{path}.html").read_text(encoding="utf-8")
+        title = unescape(re.search(r"<title>(.*?)(?: &#8212;.*)?</title>", text).group(1))
+        og = dict(re.findall(r'<meta property="og:(\w+)" content="([^"]*)"', text))
+        assert unescape(og.get("title", "")) == title, f"{path}: og:title {og.get('title')!r}"
+        assert og.get("url") == f"{base}{path}.html" and og.get("image", "").startswith(base), (path, og)
+        assert len(unescape(og.get("description", ""))) > 20, f"{path}: no og:description"
+        assert re.search(r"最后更新于 \d{4}-\d{2}-\d{2}", text), f"{path}: no last-updated date"
+
+
+def test_status_page_lists_every_page_with_time_and_result(built_book):
+    assert built_book.returncode == 0
+    text = (HTML / "appendix" / "status.html").read_text(encoding="utf-8")
+    table = text[text.index("<table") : text.index("</table>")]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table, re.S)[1:]
+    cells = [
+        [unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)] for r in rows
+    ]
+    documents = {row[0] for row in cells}
+    assert len(cells) == 26 and all(path.split("/")[-1] in " ".join(documents) for path in PAGES), documents
+    for document, modified, _method, runtime, status in cells:
+        assert re.fullmatch(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", modified), (document, modified)
+        assert float(runtime) > 0 and status == "✅", (document, runtime, status)
+    import importlib.metadata
+
+    prose = unescape(re.sub(r"<[^>]+>", " ", text))
+    for package in ("tensorflow", "keras", "tensorboard"):
+        assert re.search(rf"{package}\s+{re.escape(importlib.metadata.version(package))}\s", prose, re.I), package
+    assert "每周运行" in prose
+
+
+# ------------------------------------------------------------------------- Chinese typography
+
+CJK = chinese.CJK
+
+
+def reader_text(path: str) -> str:
+    """The prose of a built page: its article without code, outputs or markup."""
+    text = (HTML / f"{path}.html").read_text(encoding="utf-8")
+    article = text[text.index('<article class="bd-article">') : text.index("</article>")]
+    article = re.sub(r"<(pre|code|script|style|mjx-container)\b.*?</\1>", " ", article, flags=re.S)
+    article = re.sub(r'<div class="cell_output.*?</div>\s*</div>', " ", article, flags=re.S)
+    return unescape(re.sub(r"<[^>]+>", "", article))
+
+
+def test_chinese_quotes_and_no_spaces_from_wrapped_lines(built_book):
+    assert built_book.returncode == 0
+    for path in ALL:
+        prose = reader_text(path)
+        # ASCII quotes become two closing quotes (Sphinx's smart quotes): ”重新赋值”
+        assert prose.count("“") == prose.count("”"), f"{path}: unbalanced Chinese quotes"
+        assert not chinese.ascii_quotes(prose), f"{path}: ASCII quotes in Chinese: {chinese.ascii_quotes(prose)[:3]}"
+        # a line break between two Chinese characters reaches the browser as a space
+        wrapped = re.findall(rf"[{CJK}]\n[{CJK}]", prose)
+        assert not wrapped, f"{path}: {len(wrapped)} line breaks inside Chinese text, e.g. {wrapped[:3]}"
+
+
+# ------------------------------------------------------------------------- the PDF
+
+
+@pytest.fixture(scope="module")
+def book_pdf(built_book):
+    assert built_book.returncode == 0
+    printed = getattr(built_book, "pdf", None)
+    assert printed is not None, "no Chromium to print the PDF with"
+    assert printed.returncode == 0, printed.stdout + printed.stderr[-3000:]
+    return HTML / pdf.NAME
+
+
+def poppler(*command) -> str:
+    return subprocess.run(command, capture_output=True, text=True, check=True).stdout
+
+
+@needs_chromium
+def test_pdf_has_every_page_its_fonts_and_figures(book_pdf):
+    pypdf = pytest.importorskip("pypdf")
+    reader = pypdf.PdfReader(book_pdf)
+    assert 100 < len(reader.pages) < 1000, len(reader.pages)
+    # bookmarks: a part per chapter of the notes, under it its pages
+    outline = [item for item in reader.outline if not isinstance(item, list)]
+    captions = [part for part, _ in pdf.parts()]
+    assert [item.title for item in outline if item.title in captions] == captions, [i.title for i in outline]
+    titles = [re.search(r"^# (.+)$", source_of(path), re.M).group(1).replace("`", "") for path in PAGES]
+    nested = [item.title for items in reader.outline if isinstance(items, list) for item in items]
+    assert all(any(t.startswith(title[:8]) for t in nested) for title in titles), nested[:30]
+    if not shutil.which("pdftotext"):
+        pytest.skip("poppler-utils not installed (Debian: apt-get install poppler-utils)")
+    text = re.sub(r"\s+", "", poppler("pdftotext", str(book_pdf), "-"))
+    missing = [title for title in titles if re.sub(r"\s+", "", title) not in text]
+    assert not missing, f"page titles not in the PDF's text: {missing}"
+    assert "�" not in text, "a glyph the fonts lack"
+    fonts = poppler("pdffonts", str(book_pdf)).splitlines()[2:]
+    assert fonts and all(line.split()[-5] == "yes" for line in fonts), "a font not embedded"
+    figures = sum(expected_figures(ROOT / f"{path}.md") for path in PAGES)
+    images = poppler("pdfimages", "-list", str(book_pdf)).splitlines()[2:]
+    assert len(images) >= figures, f"{len(images)} images in the PDF, {figures} figures in the book"
+    assert re.search(r"\b42\b", poppler("pdftotext", "-f", "42", "-l", "42", str(book_pdf), "-")), "no page number"
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-f",
+            "8",
+            "-l",
+            "8",
+            "-r",
+            "80",
+            "-png",
+            "-singlefile",
+            str(book_pdf),
+            str(SCREENSHOTS / "pdf-page-8"),
+        ],
+        check=True,
+    )
+
+
+@needs_chromium
+def test_pdf_code_wraps_at_the_text_width(book_pdf, browser):
+    page = browser.new_page()
+    page.emulate_media(media="print")
+    page.goto(pdf.SOURCE.as_uri(), wait_until="load")
+    wide = page.evaluate(
+        "Array.from(document.querySelectorAll('pre')).filter(p => p.scrollWidth > p.clientWidth + 1).length"
+    )
+    blocks = page.evaluate("document.querySelectorAll('pre').length")
+    page.close()
+    assert blocks > 200 and wide == 0, f"{wide} of {blocks} code blocks run past the text width"
+
+
+# ------------------------------------------------------------------------- exercises and links
+
+
+@needs_chromium
+def test_an_exercise_solution_opens_only_when_clicked(open_page):
+    page = open_page("chapters/ch1_core_concepts/1_1_tensors")
+    exercise = page.locator("div.exercise").first
+    assert exercise.locator(".caption-number").inner_text().strip() == "练习 1"
+    solution = page.locator("div.solution").first
+    body = solution.locator("section#solution-content")
+    assert not body.is_visible(), "the solution shows before it is clicked"
+    solution.locator(".admonition-title, button.toggle-button").first.click()
+    body.wait_for(state="visible", timeout=5000)
+    assert "check_dtype" in body.inner_text()
+    # the page shows the untouched starter's feedback, not the answer
+    outputs = page.locator(".cell_output").all_inner_texts()
+    assert any("还没有作答" in text for text in outputs)
+
+
+def test_the_weekly_link_check_reads_the_built_pages(built_book):
+    """tfbook.links, offline: the external links of the built pages (what the weekly workflow checks)."""
+    assert built_book.returncode == 0
+    found = links.external_links(HTML)
+    assert "https://github.com/lyhue1991/eat_tensorflow2_in_30_days" in found
+    assert found["https://github.com/lyhue1991/eat_tensorflow2_in_30_days"][0] == "index.html"
+    for path in PAGES:
+        assert f"{path}.html" in found[colab.colab_url(f"{path}.md")], f"{path}: its Colab link"
+    assert not [u for u in found if u.startswith(f"{REPOSITORY}/edit/")], "the theme's buttons are not prose"
+    assert links.broken("http://127.0.0.1:9/nothing", timeout=2).startswith("URLError"), "a dead link is reported"

@@ -2,7 +2,9 @@
 
 - Applies the accelerator flag (TFBOOK_ACCELERATORS, default auto) and the other changes of
   `tfbook.pages.prepare` to every page MyST-NB reads, so the build executes what the tests execute.
-- Puts an "Open in Colab" badge under the title of every page under chapters/.
+- Puts an "Open in Colab" badge and a "下载 notebook" link under the title of every page under chapters/,
+  and writes those notebooks and their zip into the built site (tfbook.downloads).
+- The versions the pages ran on, for the status page (MyST substitutions {{ tensorflow }} and the like).
 - Chinese search: jieba, taught the book's terms, and Sphinx 8's set of Latin terms in Sphinx 7.
 - Chinese prose: a wrapped source line is joined where the reader would see a space (tfbook.chinese).
 """
@@ -17,7 +19,7 @@ from docutils import nodes
 from sphinx import search
 from sphinx.search import zh
 
-from tfbook import chinese, colab, devices, pages
+from tfbook import chinese, colab, devices, downloads, pages
 
 JIEBA_DICT = Path(__file__).with_name("jieba_dict.txt")
 
@@ -49,6 +51,8 @@ def setup(app):
     search.languages["zh"] = SearchChinese
     app.connect("html-page-context", add_colab_badge)
     app.connect("doctree-read", join_chinese_lines)
+    app.connect("config-inited", add_versions)
+    app.connect("build-finished", write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 
@@ -98,9 +102,54 @@ def add_colab_badge(app, pagename, templatename, context, doctree):
     page = app.env.doc2path(pagename, base=False)
     icon = context["pathto"]("_static/images/logo_colab.png", 1)
     url = colab.colab_url(str(page), Path(app.srcdir))
+    notebook = context["pathto"](downloads.notebook_href(str(page)), 1)
     badge = (
         f'<p class="colab-badge"><a class="reference external" href="{url}">'
         f'<img src="{icon}" alt="" style="height:1.2em;vertical-align:text-bottom">'
-        " 在 Colab 中打开 (Open in Colab)</a></p>"
+        " 在 Colab 中打开 (Open in Colab)</a>"
+        f' · <a class="reference download-notebook" href="{notebook}" download>下载 notebook</a></p>'
     )
     context["body"] = context["body"].replace("</h1>", "</h1>\n" + badge, 1)
+
+
+VERSIONS = {"python": None, "tensorflow": "tensorflow", "keras": "keras", "tensorboard": "tensorboard"}
+
+
+def add_versions(app, config):
+    """The versions of this build's environment, the one the pages ran in, as MyST substitutions."""
+    import importlib.metadata
+    import platform
+
+    found = {
+        key: importlib.metadata.version(dist) if dist else platform.python_version() for key, dist in VERSIONS.items()
+    }
+    config.myst_substitutions = {**found, "weekly_runs": weekly_runs(Path(app.srcdir)), **config.myst_substitutions}
+    config.ogp_site_url = config.ogp_site_url or config.html_baseurl  # html.baseurl, named once
+
+
+WEEKLY = "tf-latest.yml"  # its two jobs: every page on the newest TensorFlow, every notebook in Colab's image
+JOBS = {
+    "newest-tensorflow": "每一页，在最新的 TensorFlow 上",
+    "colab-runtime": "每个 notebook，在 Colab 的运行时镜像里",
+}
+RUNS = "_build/weekly-run.json"  # the book workflow writes it: `gh run view <last run> --json createdAt,url,jobs`
+
+
+def weekly_runs(root: Path) -> str:
+    """A Markdown table of the weekly workflow's last run, job by job, from RUNS where the build has it."""
+    import json
+
+    run = json.loads((root / RUNS).read_text() or "{}") if (root / RUNS).exists() else {}
+    results = {job.get("name"): job.get("conclusion") for job in run.get("jobs", [])}
+    url = run.get("url") or f"{pages.config(root)['repository']['url']}/actions/workflows/{WEEKLY}"
+    when = run.get("createdAt", "")[:10] or "—"
+    rows = ["| 每周运行 | 最近一次 | 结果 |", "|---|---|---|"]
+    for job, title in JOBS.items():
+        result = {"success": "✅ 通过", "failure": "❌ 失败"}.get(results.get(job), results.get(job) or "—")
+        rows.append(f"| [{title}]({url}) | {when} | {result} |")
+    return "\n".join(rows)
+
+
+def write_downloads(app, exception):
+    if exception is None and app.builder.name == "html":
+        downloads.write(Path(app.outdir), Path(app.srcdir))
