@@ -3,6 +3,7 @@ decisions, the links and what the book workflow publishes. Running them in Colab
 tests/test_colab_runtime.py (make test-colab)."""
 
 import os
+import re
 import shlex
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
 
-from tfbook import colab
+from tfbook import chinese, colab
 from tfbook.pages import config, pages
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -165,3 +166,42 @@ def test_front_page_names_colabs_tensorflow():
     colab_tf = ".".join(colab.colab_packages()["tensorflow"].split(".")[:2])
     assert f"Colab 自带的 TensorFlow（目前是 {colab_tf}）" in index, "the front page names another Colab TensorFlow"
     assert "可以跳过设置单元" in index
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).name)
+def test_exercises_read_as_tasks_with_folded_solutions(page):
+    """In Colab an exercise is a numbered task; the starter is an ordinary editable cell, the hint opens
+    on a click, the solution is a folded form cell; the checks come with the notebook."""
+    nb = colab.make_notebook(page)
+    markdown = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    count = len(re.findall(r"^:::\{exercise\}", (ROOT / page).read_text(encoding="utf-8"), re.M))
+    assert [int(n) for n in re.findall(r"^> \*\*练习 (\d+)\*\*", markdown, re.M)] == list(range(1, count + 1))
+    assert markdown.count("<details><summary><b>提示</b>") >= count
+    assert not re.search(r"\{(exercise|solution-start|solution-end|hint)\}|:label:|:class: dropdown", markdown)
+    solutions = [c for c in code if c.source.startswith(colab.SOLUTION_TITLE)]
+    assert len(solutions) == count and all(c.metadata.get("cellView") == "form" for c in solutions)
+    starters = [c for c in code if "..." in c.source and "cellView" not in c.metadata and "check_" in c.source]
+    assert len(starters) >= count, "each exercise's starter is a plain cell with the blank"
+    assert sum(c.metadata.get("tfbook") == "exercise-helper" for c in code) == 1
+
+
+@pytest.mark.parametrize("page", PAGES, ids=lambda p: Path(p).name)
+def test_colab_markdown_has_chinese_quotes_and_no_wrapped_lines(page):
+    """Colab's Markdown draws a newline between two Chinese characters as a space; the notebook's prose
+    has none outside code, and Chinese quotation marks."""
+    for cell in colab.make_notebook(page).cells:
+        if cell.cell_type != "markdown":
+            continue
+        prose = re.sub(r"```.*?```", "", cell.source, flags=re.S)
+        assert not re.search(rf"[{chinese.CJK}]\n(?:> ?)*[{chinese.CJK}]", prose), prose[:300]
+        assert not chinese.ascii_quotes(prose), chinese.ascii_quotes(prose)
+
+
+def test_chinese_line_joins():
+    join = chinese.join_markdown
+    assert join("甲乙\n丙丁\nabc\n中文") == "甲乙丙丁\nabc\n中文"  # a newline beside a Latin letter is a space
+    assert join("# 标题\n正文") == "# 标题\n正文" and join("| 甲 |\n| 乙 |") == "| 甲 |\n| 乙 |"
+    assert join("> 第一\n> 第二\n见") == "> 第一第二\n见"
+    assert join("```\n代码\n代码\n```") == "```\n代码\n代码\n```"
+    assert chinese.ascii_quotes('用"TF 2.21 变化"提示') and not chinese.ascii_quotes('用“变化”提示，`"x"` 中')

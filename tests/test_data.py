@@ -50,3 +50,63 @@ def test_loader_finds_placed_files_without_network():
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.strip() == str(DATA / file)
+
+
+LOADER_PAGES = sorted(p for p in (ROOT / "chapters").rglob("*.md") if "keras.utils.get_file" in p.read_text("utf-8"))
+
+PROBE = r"""
+import hashlib, json, os, sys
+from pathlib import Path
+import jupytext, keras, numpy as np, pandas as pd, tensorflow as tf
+
+results = {}
+for page in sys.argv[2:]:
+    cells = [c.source for c in jupytext.read(page).cells if c.cell_type == "code"]
+    cell = next(source for source in cells if "keras.utils.get_file" in source)
+    for case in ("missing", "damaged"):
+        data = Path(sys.argv[1]) / Path(page).stem / case
+        data.mkdir(parents=True)
+        if case == "damaged":
+            for folder in Path(os.environ["TFBOOK_REAL_DATA"]).iterdir():
+                (data / folder.name).mkdir()
+                for f in folder.iterdir():
+                    (data / folder.name / f.name).write_bytes(f.read_bytes() + b"one more line\n")
+        before = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file())
+        names = dict(os=os, hashlib=hashlib, Path=Path, np=np, pd=pd, keras=keras, tf=tf, DATA=data)
+        try:
+            exec(cell, names)
+            message = None
+        except Exception as err:
+            message = f"{type(err).__name__}: {err}"
+        after = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file())
+        results[f"{page}:{case}"] = {"message": message, "kept": before == after}
+print(json.dumps(results))
+"""
+
+
+@pytest.mark.skipif(not LOADER_PAGES, reason="no page downloads a dataset")
+def test_loaders_name_a_missing_or_damaged_file_offline(tmp_path):
+    """Each page's loader cell, offline: a missing file names itself, its folder and its URL; a damaged one
+    (a line appended) says its checksum does not match, expected and found, and is left where it was."""
+    import json
+
+    if not all((DATA / f).exists() for f, _, _ in ROWS):
+        pytest.skip("datasets not placed")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
+    env["TFBOOK_REAL_DATA"] = str(DATA)
+    pages = [str(p) for p in LOADER_PAGES]
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE, str(tmp_path), *pages], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    results = json.loads(result.stdout.strip().splitlines()[-1])
+    for page in pages:
+        name = Path(page).name
+        missing, damaged = results[f"{page}:missing"], results[f"{page}:damaged"]
+        assert missing["message"] and "could not be downloaded" in missing["message"], (name, missing)
+        assert "https://raw.githubusercontent.com/" in missing["message"], (name, missing)
+        message = damaged["message"] or ""
+        assert "is damaged" in message and "sha256" in message, (name, damaged)
+        shas = re.findall(r"\b[0-9a-f]{64}\b", message)
+        assert len(shas) == 2 and shas[0] != shas[1] and shas[1] in CATALOGUE, (name, message)
+        assert damaged["kept"], f"{name}: the damaged file was deleted"

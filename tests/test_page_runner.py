@@ -127,6 +127,74 @@ def test_page_hygiene_failures(pytester, book, cell, message):
     result.stdout.fnmatch_lines([message])
 
 
+EXERCISE = """
+## 练习
+
+:::{exercise}
+:label: ex-double
+`answer` 应为 `2 * 21`。
+:::
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+
+@exercise
+def check_double(answer):
+    if JUDGE:
+        raise Wrong(f"应为 42，你的是 {answer}。")
+    return "对：2 * 21 = 42。"
+```
+
+```{code-cell} ipython3
+answer = ...
+check_double(answer)
+```
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+
+expect(check_double, "starter")
+check_double(41, quiet=True)
+expect(check_double, "wrong", says="应为 42")
+```
+
+```{code-cell} ipython3
+check_double(2 * 21)
+```
+
+```{code-cell} ipython3
+:tags: [remove-cell]
+
+expect(check_double, "solution")
+```
+"""
+
+
+@pytest.mark.parametrize(
+    "judge, message",
+    [
+        ("answer != 42", None),
+        ("False", "*check_double (wrong): 对：2 * 21 = 42。*"),  # a check no wrong answer fails
+        ("answer == answer", "*check_double (solution): 应为 42*"),  # one no answer passes
+    ],
+    ids=["proved", "accepts-a-wrong-answer", "rejects-the-solution"],
+)
+def test_exercise_checks_are_proved_by_the_page_run(pytester, book, judge, message):
+    """The page runner proves each exercise's check (tfbook/exercises.py): a check that a wrong answer
+    passes, or that rejects the reference solution, fails the page."""
+    text = EXERCISE.replace("if JUDGE:", f"if {judge}:")
+    book.write_text(book.read_text().replace("Ellipsis", "") + text)
+    result = run(pytester, "--accelerators=none")
+    if message is None:
+        result.assert_outcomes(passed=1)
+        executed = cached_notebook(pytester.path).cells
+        shown = [o.get("text", "") for c in executed if c.cell_type == "code" for o in c.outputs]
+        assert any("✘ 还没有作答" in text for text in shown) and any("✔ 对：2 * 21 = 42。" in t for t in shown)
+    else:
+        result.assert_outcomes(failed=1)
+        result.stdout.fnmatch_lines([message])
+
+
 def code(source, *tags):
     return nbformat.v4.new_code_cell(source, metadata={"tags": list(tags)})
 
