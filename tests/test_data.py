@@ -68,6 +68,8 @@ for page in sys.argv[2:]:
         data.mkdir(parents=True)
         if case == "damaged":
             for folder in Path(os.environ["TFBOOK_REAL_DATA"]).iterdir():
+                if not folder.is_dir():
+                    continue
                 (data / folder.name).mkdir()
                 for f in folder.iterdir():
                     (data / folder.name / f.name).write_bytes(f.read_bytes() + b"one more line\n")
@@ -75,6 +77,11 @@ for page in sys.argv[2:]:
         names = dict(os=os, hashlib=hashlib, Path=Path, np=np, pd=pd, keras=keras, tf=tf, DATA=data)
         try:
             exec(cell, names)
+            # a cell that only defines the loader (4.2) is given the call of the next cell
+            if "titanic_file" in names:
+                names["titanic_file"]("train.csv")
+            if "load_imdb" in names:
+                names["load_imdb"]()
             message = None
         except Exception as err:
             message = f"{type(err).__name__}: {err}"
