@@ -144,9 +144,11 @@ def test_appendix_lists_every_change_note():
         notes = CHANGE_NOTE.findall(page.read_text(encoding="utf-8"))
         link = f"<../{rel(page)}>`"
         listed = [row for row in rows if link in row]
-        assert len(listed) == len(notes), f"{page.name}: {len(notes)} change notes, {len(listed)} appendix rows"
+        # one row per old form: a note about two old forms has two rows, a row may name several pages
+        assert len(listed) >= len(notes), f"{page.name}: {len(notes)} change notes, {len(listed)} appendix rows"
+        assert not listed or notes, f"{page.name}: appendix rows but no change note on the page"
         for kind in notes:
-            assert sum(f"| {kind} |" in row for row in listed) == notes.count(kind), (page.name, kind)
+            assert sum(f"| {kind} |" in row for row in listed) >= notes.count(kind), (page.name, kind)
     assert all(any(f"<../{rel(p)}>`" in row for p in PAGES) for row in rows), "an appendix row names no page"
 
 
