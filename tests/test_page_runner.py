@@ -237,7 +237,7 @@ def test_parse(value, expected):
 
 @pytest.mark.parametrize("value", ["", "cuda", "gpu,", "auto,gpu", "gpu;tpu"])
 def test_parse_rejects(value):
-    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving, tf-tpu or a comma list"):
+    with pytest.raises(ValueError, match="allowed: none, auto, gpu, tpu, tfserving, tf-tpu, colab or a comma list"):
         devices.parse(value)
 
 
@@ -265,6 +265,19 @@ def test_tpu_detection(monkeypatch, tmp_path, files, env, expected):
     assert devices.present("tpu") is expected
     # TensorFlow reaches a TPU only as tensorflow-tpu (Cloud TPU VMs); Colab's TPU runtime has none
     assert devices.present("tf-tpu") is False
+
+
+def test_colab_detection(monkeypatch):
+    """`requires-colab` cells (5.6 installs TensorFlow Serving with apt) run only in a Colab runtime,
+    which has the google-colab distribution."""
+    assert devices.present("colab") is False
+
+    class Colab:
+        metadata = {"Name": "google-colab"}
+
+    real = devices.importlib.metadata.distributions
+    monkeypatch.setattr(devices.importlib.metadata, "distributions", lambda: [*real(), Colab()])
+    assert devices.present("colab") is True
 
 
 def test_bad_value_for_the_book_build_is_one_clear_line():

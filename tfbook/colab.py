@@ -187,7 +187,7 @@ if "google.colab" in sys.modules:
 """
 
 REQUIRES = """\
-#@title 只在有 GPU / TPU / TF Serving 时运行带 %%requires 的单元
+#@title 只在有 GPU / TPU / TF Serving（或在 Colab 里）时运行带 %%requires 的单元
 import glob
 import importlib.metadata
 import os

@@ -24,6 +24,8 @@ DEVICES = {
     "tfserving": "TensorFlow Serving (tensorflow_model_server)",
     # Colab's TPU runtime has a TPU but no TensorFlow that reaches it: TPUStrategy needs tensorflow-tpu
     "tf-tpu": "TPU 和能使用它的 TensorFlow（tensorflow-tpu，Cloud TPU 虚拟机）",
+    # a Colab runtime (root, apt and the internet): 5.6 installs TensorFlow Serving there
+    "colab": "Google Colab",
 }
 ALLOWED = "none, auto, " + ", ".join(DEVICES) + " or a comma list such as gpu,tpu"
 
@@ -39,6 +41,7 @@ PRESENT = {
     ' or any(os.environ.get(v) for v in ("TPU_ACCELERATOR_TYPE", "COLAB_TPU_ADDR", "TPU_NAME")))',
     "tfserving": 'shutil.which("tensorflow_model_server") is not None',
 }
+PRESENT["colab"] = 'any(d.metadata["Name"] == "google-colab" for d in importlib.metadata.distributions())'
 PRESENT["tf-tpu"] = (
     f'({PRESENT["tpu"]}) and any(d.metadata["Name"] == "tensorflow-tpu" for d in importlib.metadata.distributions())'
 )
