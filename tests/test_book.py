@@ -289,11 +289,28 @@ def test_make_lets_python_write_bytecode(tmp_path):
     assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
 
 
+# The pages still without their 练习 section (issue 23 is open for them): a page leaves this list with its exercises.
+NO_EXERCISES_YET = {
+    "1_2_graphs", "1_3_autodiff", "2_1_low_level_api", "2_2_mid_level_api",
+    "4_1_dataset", "4_2_feature_column", "4_3_activation", "4_4_layers", "4_5_losses", "4_6_metrics",
+    "4_7_optimizers", "4_8_callbacks", "5_1_build_models", "5_2_train_models", "5_3_single_gpu",
+    "5_4_multi_gpu", "5_5_tpu", "5_6_tf_serving", "5_7_spark",
+}
+
+
+def test_the_list_of_pages_without_exercises_is_current():
+    for stem in NO_EXERCISES_YET:
+        page = next(p for p in PAGES if p.stem == stem)
+        assert "\n## 练习" not in page.read_text(encoding="utf-8"), f"{stem} has exercises: take it off the list"
+
+
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: p.name)
 def test_page_ends_with_exercises(page):
     """Every page ends with a 练习 section of 2-4 exercises, each with its check, a hint, a folded
     solution, and the three proofs (tfbook/exercises.py says how a page writes one)."""
     text = page.read_text(encoding="utf-8")
+    if page.stem in NO_EXERCISES_YET and "\n## 练习" not in text:
+        pytest.skip("issue 23: this page's exercises are not written yet")
     headings = re.findall(r"^## (.+)$", text, re.M)
     assert headings and headings[-1].strip() == "练习", f"{page.name}: the last section is not 练习"
     section = text[text.index("\n## 练习") :]
