@@ -190,6 +190,8 @@ def test_exercise_checks_are_proved_by_the_page_run(pytester, book, judge, messa
         executed = cached_notebook(pytester.path).cells
         shown = [o.get("text", "") for c in executed if c.cell_type == "code" for o in c.outputs]
         assert any("✘ 还没有作答" in text for text in shown) and any("✔ 对：2 * 21 = 42。" in t for t in shown)
+        # the run reports the exercises' share of the page's time (make test's budget for them)
+        result.stdout.re_match_lines([r"exercises: \d+\.\d s of the \d+\.\d s the 1 pages ran \(\d+\.\d %\)"])
     else:
         result.assert_outcomes(failed=1)
         result.stdout.fnmatch_lines([message])

@@ -20,6 +20,7 @@ import tempfile
 import time
 import uuid
 import warnings
+from datetime import datetime
 from pathlib import Path
 
 import nbformat
@@ -29,7 +30,7 @@ from nbmake.nb_result import NotebookError
 from nbmake.nb_run import NotebookRun
 from nbmake.pytest_items import NotebookFailedException, NotebookItem
 
-from tfbook import devices
+from tfbook import devices, exercises
 from tfbook.pages import config, read_page
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -136,6 +137,30 @@ def empty_folder_with_data(folder: Path, datasets: Path) -> None:
             shutil.copytree(dataset, folder / "data" / dataset.name)
 
 
+def exercise_seconds(executed) -> float:
+    """Seconds the page spent in its 练习 section: from nbclient's record of each cell's start and end."""
+    seconds, in_section = 0.0, False
+    for cell in executed.cells:
+        if cell.cell_type == "markdown":
+            in_section = in_section or bool(exercises.SECTION.search(cell.source))
+        elif in_section and (timing := cell.metadata.get("execution", {})).get("iopub.status.idle"):
+            start, end = (datetime.fromisoformat(timing[k]) for k in ("iopub.status.busy", "iopub.status.idle"))
+            seconds += (end - start).total_seconds()
+    return seconds
+
+
+def pytest_terminal_summary(terminalreporter):
+    """After the durations: how much of the pages' execution time their exercises take (issue 23's budget)."""
+    runs = [dict(report.user_properties) for report in terminalreporter.stats.get("passed", [])]
+    runs = [run for run in runs if "exercise_seconds" in run]
+    if runs:
+        total = sum(run["page_seconds"] for run in runs)
+        spent = sum(run["exercise_seconds"] for run in runs)
+        terminalreporter.write_line(
+            f"exercises: {spent:.1f} s of the {total:.1f} s the {len(runs)} pages ran ({100 * spent / total:.1f} %)"
+        )
+
+
 class PageRun(NotebookRun):
     def _get_error(self, nb):
         """nbmake finds the failed cell by its error output; a cell can fail without one (an IPython
@@ -190,6 +215,7 @@ class PageItem(NotebookItem):
         assert not leftover, f"{page.name} wrote outside ./data (write under TFBOOK_DATA instead): {leftover}"
         assert not leaked, f"{page.name} left processes running (now killed): {leaked}"
         self._cache(nb, result.nb, seconds)
+        self.user_properties += [("page_seconds", seconds), ("exercise_seconds", exercise_seconds(result.nb))]
 
     def _execute(self, notebook: Path, page: Path):
         option = self.config.option
