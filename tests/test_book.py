@@ -267,6 +267,21 @@ def test_chinese_search_indexes_as_sphinx_does():
     assert ours.stem("ops") == "ops" and ours.stem("tensors") == "tensor"  # both ways through stem()
 
 
+def test_wrapped_chinese_lines_are_joined_around_markup():
+    """A line break between two Chinese characters is removed even where markup ends the line before:
+    MyST leaves an empty text node after **strong**, between its text and the break (3.3 showed a space)."""
+    from docutils import nodes
+
+    from tfbook.sphinx_ext import join_chinese_lines
+
+    paragraph = nodes.paragraph("", "", nodes.Text("打印的是"), nodes.strong("", "符号张量"), nodes.Text(""),
+                                nodes.Text("\n"), nodes.Text("（只有形状）"), nodes.Text("\nand Latin"))
+    document = nodes.document(None, None)
+    document += paragraph
+    join_chinese_lines(None, document)
+    assert paragraph.astext() == "打印的是符号张量（只有形状）\nand Latin"
+
+
 def test_the_build_reads_no_environment():
     """The virtual environments the Makefile creates sit in the repository; Sphinx must not read the
     Markdown files of the packages in them (a build after `make test-colab` failed on pyparsing's)."""

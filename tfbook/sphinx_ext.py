@@ -81,8 +81,9 @@ def join_chinese_lines(app, doctree):
     texts = [t for t in doctree.findall(nodes.Text) if not any(isinstance(a, CODE) for a in _ancestors(t))]
     values = [str(t) for t in texts]
     for i, text in enumerate(texts):
-        before = values[i - 1][-1:] if i else ""
-        after = values[i + 1][:1] if i + 1 < len(values) else ""
+        # the characters either side, skipping empty text nodes (MyST leaves one after **strong**)
+        before = next((value[-1] for value in reversed(values[:i]) if value), "")
+        after = next((value[0] for value in values[i + 1 :] if value), "")
         joined = chinese.join_lines(before + values[i] + after)
         joined = joined[len(before) : len(joined) - len(after)]
         if joined != values[i]:  # by identity: Element.replace would take the first equal "\n"
