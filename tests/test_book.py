@@ -306,10 +306,10 @@ def test_make_lets_python_write_bytecode(tmp_path):
 
 # The pages still without their 练习 section (issue 23 is open for them): a page leaves this list with its exercises.
 NO_EXERCISES_YET = {
-    "1_2_graphs", "1_3_autodiff", "2_2_mid_level_api",
+    "1_2_graphs", "1_3_autodiff",
     "4_2_feature_column", "4_3_activation", "4_4_layers",
-    "5_2_train_models", "5_3_single_gpu",
-    "5_4_multi_gpu", "5_5_tpu", "5_6_tf_serving", "5_7_spark",
+    "5_3_single_gpu",
+    "5_5_tpu", "5_6_tf_serving", "5_7_spark",
 }
 
 
