@@ -308,7 +308,7 @@ def test_make_lets_python_write_bytecode(tmp_path):
 NO_EXERCISES_YET = {
     "1_2_graphs", "1_3_autodiff",
     "4_2_feature_column", "4_3_activation", "4_4_layers",
-    "5_5_tpu", "5_6_tf_serving", "5_7_spark",
+    "5_6_tf_serving", "5_7_spark",
 }
 
 
