@@ -326,3 +326,20 @@ def test_a_kernel_that_does_not_start_is_started_once_more(pytester, book, tmp_p
 
     monkeypatch.setenv("ALWAYS_FAIL", "1")
     run(pytester, "--accelerators=none", "--nbmake-kernel=flaky").assert_outcomes(failed=1)
+
+
+def test_an_answer_left_blank_is_not_judged():
+    """A `...` left in the answer, also inside a list or dict of predictions, gets "还没有作答" and the
+    judge never runs (it would print the true values in its feedback)."""
+    from tfbook.exercises import HELPER
+
+    scope = {}
+    exec(HELPER, scope)
+    judged = []
+    check = scope["exercise"](lambda answer: judged.append(answer) or "ok")
+    for blank in (..., [1, ...], {"growth": ..., "split": "RuntimeError"}):
+        check(blank, quiet=True)
+        assert check.last[0] is False and check.last[1].startswith("还没有作答"), check.last
+    assert judged == []
+    check({"growth": "ValueError"}, quiet=True)
+    assert check.last == (True, "ok") and judged == [{"growth": "ValueError"}]

@@ -37,13 +37,21 @@ class Wrong(Exception):
     """答案不对：消息说明哪里不对。"""
 
 
+def _blank(value):
+    """The reader has not answered yet: `...`, or a `...` left in a list, tuple or dict of answers."""
+    if value is Ellipsis:
+        return True
+    items = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else ()
+    return any(item is Ellipsis for item in items)
+
+
 class _Check:
     def __init__(self, judge):
         self.judge, self.last, self.proved = judge, None, set()
         _CHECKS.append(self)
 
     def __call__(self, *answer, quiet=False):
-        if any(value is Ellipsis for value in answer):
+        if any(_blank(value) for value in answer):
             ok, message = False, "还没有作答：把 ... 换成你的代码，再运行这个单元。"
         else:
             try:
