@@ -306,7 +306,6 @@ def test_make_lets_python_write_bytecode(tmp_path):
 
 # The pages still without their 练习 section (issue 23 is open for them): a page leaves this list with its exercises.
 NO_EXERCISES_YET = {
-    "1_3_autodiff",
     "5_6_tf_serving", "5_7_spark",
 }
 
