@@ -306,7 +306,7 @@ def test_make_lets_python_write_bytecode(tmp_path):
 
 # The pages still without their 练习 section (issue 23 is open for them): a page leaves this list with its exercises.
 NO_EXERCISES_YET = {
-    "5_6_tf_serving", "5_7_spark",
+    "5_7_spark",
 }
 
 
