@@ -304,10 +304,8 @@ def test_make_lets_python_write_bytecode(tmp_path):
     assert shown.stdout.strip() == "[]", shown.stdout + shown.stderr
 
 
-# The pages still without their 练习 section (issue 23 is open for them): a page leaves this list with its exercises.
-NO_EXERCISES_YET = {
-    "5_7_spark",
-}
+# The pages still without their 练习 section (issue 23): none now; a new page leaves this list with its exercises.
+NO_EXERCISES_YET: set[str] = set()
 
 
 def test_the_list_of_pages_without_exercises_is_current():
