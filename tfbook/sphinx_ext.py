@@ -51,6 +51,7 @@ def setup(app):
     search.languages["zh"] = SearchChinese
     app.connect("html-page-context", add_colab_badge)
     app.connect("doctree-read", join_chinese_lines)
+    app.connect("env-get-updated", write_every_page)
     app.connect("config-inited", add_versions)
     app.connect("build-finished", write_downloads)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
@@ -73,6 +74,12 @@ class SearchChinese(zh.SearchChinese):
 
 
 CODE = (nodes.literal, nodes.literal_block, nodes.raw, nodes.math, nodes.math_block, nodes.comment)
+
+
+def write_every_page(app, env):
+    """sphinx-sitemap lists the pages written by this build: have an incremental build write every page
+    again (from its saved doctree, nothing is read or executed again), so sitemap.xml lists them all."""
+    return env.found_docs
 
 
 def join_chinese_lines(app, doctree):
