@@ -274,8 +274,16 @@ def test_wrapped_chinese_lines_are_joined_around_markup():
 
     from tfbook.sphinx_ext import join_chinese_lines
 
-    paragraph = nodes.paragraph("", "", nodes.Text("打印的是"), nodes.strong("", "符号张量"), nodes.Text(""),
-                                nodes.Text("\n"), nodes.Text("（只有形状）"), nodes.Text("\nand Latin"))
+    paragraph = nodes.paragraph(
+        "",
+        "",
+        nodes.Text("打印的是"),
+        nodes.strong("", "符号张量"),
+        nodes.Text(""),
+        nodes.Text("\n"),
+        nodes.Text("（只有形状）"),
+        nodes.Text("\nand Latin"),
+    )
     document = nodes.document(None, None)
     document += paragraph
     join_chinese_lines(None, document)

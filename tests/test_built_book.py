@@ -457,8 +457,13 @@ def test_pdf_has_every_page_its_fonts_and_figures(book_pdf):
     assert [item.title for item in outline if item.title in captions] == captions, [i.title for i in outline]
     titles = [re.search(r"^# (.+)$", source_of(path), re.M).group(1).replace("`", "") for path in PAGES]
     # the pages: the second level (a list after its part); a page's own sections, deeper, are lists in it
-    nested = [item.title for items in reader.outline if isinstance(items, list) for item in items
-              if not isinstance(item, list)]
+    nested = [
+        item.title
+        for items in reader.outline
+        if isinstance(items, list)
+        for item in items
+        if not isinstance(item, list)
+    ]
     assert all(any(t.startswith(title[:8]) for t in nested) for title in titles), nested[:30]
     if not shutil.which("pdftotext"):
         pytest.skip("poppler-utils not installed (Debian: apt-get install poppler-utils)")

@@ -10,6 +10,7 @@ import sys
 import types
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 from IPython.core.inputtransformer2 import TransformerManager
@@ -207,3 +208,21 @@ def test_chinese_line_joins():
     assert join("> 第一\n> 第二\n见") == "> 第一第二\n见"
     assert join("```\n代码\n代码\n```") == "```\n代码\n代码\n```"
     assert chinese.ascii_quotes('用"TF 2.21 变化"提示') and not chinese.ascii_quotes('用“变化”提示，`"x"` 中')
+
+
+def test_skipped_requires_cells_are_found():
+    """colab.skipped: what the weekly Colab-image job holds to TFBOOK_COLAB_MUST_RUN (5.6's TF Serving)."""
+
+    def stream(text):
+        return nbformat.v4.new_output("stream", name="stdout", text=text)
+
+    ran = nbformat.v4.new_code_cell("%%requires colab\nx = 1", outputs=[])
+    skipped = nbformat.v4.new_code_cell("%%requires tfserving,gpu\ny = 2")
+    skipped.outputs = [stream(f"{colab.SKIPPED} TensorFlow Serving\n")]
+    printed = nbformat.v4.new_code_cell("%%requires tpu\nprint(3)", outputs=[stream("3\n")])
+    nb = nbformat.v4.new_notebook(cells=[ran, skipped, printed, nbformat.v4.new_code_cell("print(4)")])
+    assert colab.skipped(nb) == {"tfserving", "gpu"}
+    assert colab.skipped(nbformat.v4.new_notebook(cells=[ran, printed])) == set()
+    weekly = yaml.safe_load((ROOT / ".github" / "workflows" / "tf-latest.yml").read_text())
+    step = next(s for s in weekly["jobs"]["colab-runtime"]["steps"] if s.get("id") == "colab")
+    assert "tfserving" in step["env"]["TFBOOK_COLAB_MUST_RUN"].split(",")

@@ -11,7 +11,9 @@ in the order of a runtime's life (`make test-colab` runs them so, one pytest run
 4. after it ([<page>-setup], `make test-colab COLAB_WAYS="skip setup"`): every notebook on those versions.
 
 TFBOOK_COLAB_PYTHON=/path/to/python uses that interpreter instead (the weekly workflow: Colab's own
-runtime image), in the same order.
+runtime image), in the same order. TFBOOK_COLAB_MUST_RUN=colab,tfserving (that workflow: root, apt and the
+internet, as in Colab) fails a notebook that skips a %%requires cell for one of them: there 5.6 installs
+TensorFlow Serving and serves its model.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import pytest
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
 
-from tfbook import colab
+from tfbook import colab, devices
 from tfbook.pages import pages
 from tfbook.pytest_plugin import (
     _stop_leftover_processes,
@@ -42,6 +44,15 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = pages()
 STUB = Path(__file__).with_name("colab_runtime")
 pytestmark = pytest.mark.colab
+
+
+def must_run() -> set[str]:
+    """The things (TFBOOK_COLAB_MUST_RUN) whose %%requires cells must not be skipped; none by default."""
+    value = os.environ.get("TFBOOK_COLAB_MUST_RUN", "none")
+    things = devices.parse(value)
+    if things == "auto":
+        raise ValueError(f"TFBOOK_COLAB_MUST_RUN: name the things; allowed: {devices.ALLOWED.replace('auto, ', '')}")
+    return things
 
 
 def colab_python() -> Path:
@@ -161,6 +172,8 @@ def test_notebook_runs_in_colab(kernels, tmp_path, page, way):
     folder = colab_folder(tmp_path)
     executed = run(nb, folder, page)
     check_ran_to_the_end(executed, folder)
+    missed = colab.skipped(executed) & must_run()
+    assert not missed, f"{page}: cells that need {sorted(missed)} were skipped (TFBOOK_COLAB_MUST_RUN)"
     shutil.rmtree(folder, ignore_errors=True)
 
 

@@ -207,10 +207,24 @@ def requires(line, cell):
     things = [thing.strip() for thing in line.split(",")]
     missing = [thing for thing in things if not PRESENT[thing]()]
     if missing:
-        print("跳过：这个单元需要", "和".join(NEEDS[thing] for thing in missing))
+        print("{SKIPPED}", "和".join(NEEDS[thing] for thing in missing))
     else:
         get_ipython().run_cell(cell)
 """
+
+SKIPPED = "跳过：这个单元需要"  # what a %%requires cell prints where its thing is missing
+
+
+def skipped(executed) -> set[str]:
+    """The things whose %%requires cells an executed notebook skipped (each printed SKIPPED)."""
+    things = set()
+    for cell in executed.cells:
+        if cell.cell_type == "code" and cell.source.startswith("%%requires "):
+            printed = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
+            if printed.startswith(SKIPPED):
+                things |= set(cell.source.split("\n", 1)[0].removeprefix("%%requires ").split(","))
+    return things
+
 
 FAILS_ON_PURPOSE = """\
 try:
@@ -244,7 +258,9 @@ def _extras_cell(missing: dict[str, str]):
 
 def _requires_cell():
     present = "\n".join(f'    "{thing}": lambda: {expression},' for thing, expression in devices.PRESENT.items())
-    source = REQUIRES.replace("{PRESENT}", present).replace("{NEEDS}", repr(devices.DEVICES))
+    source = (
+        REQUIRES.replace("{PRESENT}", present).replace("{NEEDS}", repr(devices.DEVICES)).replace("{SKIPPED}", SKIPPED)
+    )
     return nbformat.v4.new_code_cell(source, metadata={"tags": ["colab-requires"], "cellView": "form"})
 
 
