@@ -67,12 +67,11 @@ for page in sys.argv[2:]:
         data = Path(sys.argv[1]) / Path(page).stem / case
         data.mkdir(parents=True)
         if case == "damaged":
-            for folder in Path(os.environ["TFBOOK_REAL_DATA"]).iterdir():
-                if not folder.is_dir():
-                    continue
-                (data / folder.name).mkdir()
-                for f in folder.iterdir():
-                    (data / folder.name / f.name).write_bytes(f.read_bytes() + b"one more line\n")
+            # the catalogue's files only: data/ also holds what pages write (logs/, exports)
+            for name in os.environ["TFBOOK_DATASET_FILES"].split(","):
+                (data / name).parent.mkdir(parents=True, exist_ok=True)
+                real = Path(os.environ["TFBOOK_REAL_DATA"]) / name
+                (data / name).write_bytes(real.read_bytes() + b"one more line\n")
         before = sorted(str(p.relative_to(data)) for p in data.rglob("*") if p.is_file())
         names = dict(os=os, hashlib=hashlib, Path=Path, np=np, pd=pd, keras=keras, tf=tf, DATA=data)
         try:
@@ -101,6 +100,7 @@ def test_loaders_name_a_missing_or_damaged_file_offline(tmp_path):
         pytest.skip("datasets not placed")
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", https_proxy="http://127.0.0.1:9", http_proxy="http://127.0.0.1:9")
     env["TFBOOK_REAL_DATA"] = str(DATA)
+    env["TFBOOK_DATASET_FILES"] = ",".join(f for f, _, _ in ROWS)
     pages = [str(p) for p in LOADER_PAGES]
     result = subprocess.run(
         [sys.executable, "-c", PROBE, str(tmp_path), *pages], capture_output=True, text=True, env=env
